@@ -1,0 +1,1 @@
+//! IR out: TensorFlow Lite flatbuffers.

@@ -1,0 +1,1 @@
+//! Bytes in, IR out.

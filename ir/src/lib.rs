@@ -1,0 +1,28 @@
+//! The one graph type of sgc and everything that reasons about values in it.
+//!
+//! Data flows one way through the compiler: a frontend builds a [`Graph`], passes rewrite it, a backend
+//! serialises it. This crate knows nothing about any file format: TensorFlow's enum values live in
+//! `sgc-frontends`, TFLite's in `sgc-backends`.
+//!
+//! - [`graph`]: the dataflow graph (petgraph), nodes, data and control edges, multi-output values.
+//! - [`op`]: the op kinds, named as TensorFlow names them.
+//! - [`attr`]: node attributes.
+//! - [`dtype`], [`tensor`]: element types and constant storage (shared, never copied needlessly).
+//! - [`shape`]: static shape inference for every op sgc supports.
+//! - [`interp`]: a reference interpreter, used for constant folding, pass validation and tests.
+
+pub mod attr;
+pub mod dtype;
+pub mod error;
+pub mod graph;
+pub mod interp;
+pub mod op;
+pub mod shape;
+pub mod tensor;
+
+pub use attr::{Attr, Attrs};
+pub use dtype::DType;
+pub use error::{IrError, Result};
+pub use graph::{Edge, Graph, Node, NodeIndex, Output, ValueInfo, ValueRef};
+pub use op::Op;
+pub use tensor::Tensor;
