@@ -1,1 +1,109 @@
-fn main() {}
+//! The `sgc` command line. Thin on purpose: parsing arguments and printing; the work is in the crates.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sgc::{lower, parse_input_shape, write_atomically, Error, LowerOptions};
+use sgc_passes::io::IoSpec;
+
+#[derive(Parser)]
+#[command(name = "sgc", version, about = "Compiles TensorFlow 1.x graphs (StyleGAN first) to TensorFlow Lite")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Lower a frozen GraphDef (.pb or .pbtxt) to a .tflite model.
+    Lower {
+        /// The frozen graph: binary `.pb` or text `.pbtxt`.
+        input: PathBuf,
+        /// Where to write the model (written atomically).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Output tensors, `node` or `node:port`, comma-separated (default: the graph's sink nodes).
+        #[arg(long, value_delimiter = ',')]
+        outputs: Vec<String>,
+        /// An input shape, `NAME=d0,d1,...`; repeatable. Unknown batch dimensions default to 1.
+        #[arg(long = "inputs", value_name = "NAME=DIMS")]
+        inputs: Vec<String>,
+        /// Run these passes instead of the default pipeline (see `sgc passes`).
+        #[arg(long, value_delimiter = ',')]
+        passes: Option<Vec<String>>,
+        /// Write the IR after these passes (`all` for each) to `--dump-dir`.
+        #[arg(long, value_delimiter = ',')]
+        dump_after: Vec<String>,
+        /// Directory for `--dump-after` (default: current directory).
+        #[arg(long)]
+        dump_dir: Option<PathBuf>,
+    },
+    /// List the passes, in the order `sgc lower` runs them, with what each does.
+    Passes,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Error> {
+    match command {
+        Command::Lower {
+            input,
+            output,
+            outputs,
+            inputs,
+            passes,
+            dump_after,
+            dump_dir,
+        } => {
+            let input_shapes = inputs
+                .iter()
+                .map(|s| parse_input_shape(s))
+                .collect::<Result<_, _>>()?;
+            let options = LowerOptions {
+                io: IoSpec {
+                    outputs,
+                    input_shapes,
+                },
+                passes,
+                dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
+                dump_after,
+            };
+            let lowered = lower(&input, &options)?;
+            for note in &lowered.notes {
+                eprintln!("note: {note}");
+            }
+            write_atomically(&output, &lowered.tflite)?;
+            let t = lowered.timings;
+            eprintln!(
+                "wrote {} ({:.2} MB, {} nodes) in {:.0} ms (import {:.0} ms, passes {:.0} ms, backend {:.0} ms)",
+                output.display(),
+                lowered.tflite.len() as f64 / 1e6,
+                lowered.graph.node_count(),
+                (t.import + t.passes + t.backend).as_secs_f64() * 1e3,
+                t.import.as_secs_f64() * 1e3,
+                t.passes.as_secs_f64() * 1e3,
+                t.backend.as_secs_f64() * 1e3,
+            );
+            Ok(())
+        }
+        Command::Passes => {
+            let pipeline = sgc_passes::lower_pipeline().names();
+            println!("default pipeline: {}", pipeline.join(" → "));
+            println!();
+            for pass in sgc_passes::manager::all_passes() {
+                println!("{:<20} {}", pass.name(), pass.description());
+            }
+            Ok(())
+        }
+    }
+}

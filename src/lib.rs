@@ -1,0 +1,193 @@
+//! The sgc driver: frontend → IR → passes → backend, as the `sgc` binary runs it.
+//!
+//! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sgc_ir::Graph;
+use sgc_passes::io::{select_io, IoSpec};
+use sgc_passes::manager::PassRun;
+use sgc_passes::{lower_pipeline, PassManager};
+
+/// Everything `sgc lower` can be asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct LowerOptions {
+    pub io: IoSpec,
+    /// Pass names to run instead of the default pipeline.
+    pub passes: Option<Vec<String>>,
+    /// Dump the IR after these passes (`all` for every pass) into `dump_dir`.
+    pub dump_after: Vec<String>,
+    pub dump_dir: Option<PathBuf>,
+}
+
+/// What lowering produced, besides the model bytes.
+#[derive(Debug)]
+pub struct Lowered {
+    pub tflite: Vec<u8>,
+    /// Lines for the user: chosen outputs, defaulted batch sizes, pass notes.
+    pub notes: Vec<String>,
+    pub passes: Vec<PassRun>,
+    pub graph: Graph,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timings {
+    pub import: Duration,
+    pub passes: Duration,
+    pub backend: Duration,
+}
+
+/// An error of any stage, as one line naming file, node and reason.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Frontend(#[from] sgc_frontends::FrontendError),
+    #[error("{file}: {error}")]
+    Graph { file: String, error: sgc_ir::IrError },
+    #[error("{file}: {error}")]
+    Pass {
+        file: String,
+        error: sgc_passes::PassError,
+    },
+    #[error("{file}: {error}")]
+    Backend {
+        file: String,
+        error: sgc_backends::BackendError,
+    },
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for usage errors, 1 for everything about the input.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Loads `input`, runs the pipeline and writes TFLite bytes (in memory).
+pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
+    let file = input.display().to_string();
+    let start = Instant::now();
+    let mut graph = sgc_frontends::load(input)?;
+    let import = start.elapsed();
+
+    let mut notes = select_io(&mut graph, &options.io).map_err(|error| Error::Graph {
+        file: file.clone(),
+        error,
+    })?;
+    let manager = match &options.passes {
+        Some(names) => PassManager::from_names(names).map_err(Error::Usage)?,
+        None => lower_pipeline(),
+    };
+
+    let start = Instant::now();
+    let mut dump_error = None;
+    let mut step = 0;
+    let passes = manager
+        .run(&mut graph, |pass, g| {
+            step += 1;
+            if options.dump_after.iter().any(|p| p == pass || p == "all") {
+                if let Some(dir) = &options.dump_dir {
+                    let path = dir.join(format!("{step:02}-{pass}.txt"));
+                    if let Err(error) = std::fs::write(&path, g.dump()) {
+                        dump_error.get_or_insert(Error::Io {
+                            path: path.display().to_string(),
+                            error,
+                        });
+                    }
+                }
+            }
+        })
+        .map_err(|error| Error::Pass {
+            file: file.clone(),
+            error,
+        })?;
+    if let Some(e) = dump_error {
+        return Err(e);
+    }
+    let passes_time = start.elapsed();
+    notes.extend(passes.iter().flat_map(|r| r.report.notes.iter().cloned()));
+
+    let start = Instant::now();
+    let tflite = sgc_backends::write_tflite(&graph).map_err(|error| Error::Backend { file, error })?;
+    Ok(Lowered {
+        tflite,
+        notes,
+        passes,
+        graph,
+        timings: Timings {
+            import,
+            passes: passes_time,
+            backend: start.elapsed(),
+        },
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, renamed into place, so a failure
+/// never leaves a half-written model.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io_err = |error| Error::Io {
+        path: path.display().to_string(),
+        error,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
+    tmp.write_all(bytes).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    Ok(())
+}
+
+/// Parses `name=d0,d1,...` (a `?` or -1 dimension stays unknown).
+pub fn parse_input_shape(spec: &str) -> Result<(String, Vec<i64>), Error> {
+    let (name, dims) = spec
+        .rsplit_once('=')
+        .ok_or_else(|| Error::Usage(format!("--inputs '{spec}': expected NAME=d0,d1,...")))?;
+    let dims = dims
+        .split(',')
+        .map(|d| match d.trim() {
+            "?" => Ok(-1),
+            d => d.parse::<i64>().ok().filter(|&v| v >= -1),
+        }
+        .ok_or_else(|| Error::Usage(format!("--inputs '{spec}': '{d}' is not a dimension"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((name.to_string(), dims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_shapes_parse() {
+        assert_eq!(
+            parse_input_shape("latents_in=1,14,512").unwrap(),
+            ("latents_in".to_string(), vec![1, 14, 512])
+        );
+        assert_eq!(parse_input_shape("a/b=?,3").unwrap().1, vec![-1, 3]);
+        assert!(parse_input_shape("x").is_err());
+        assert!(parse_input_shape("x=1,a").is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.tflite");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,154 @@
+//! Shared helpers of the end-to-end tests: fixtures, `.npy` files, and the LiteRT oracle.
+#![allow(dead_code)]
+
+pub mod npy;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sgc_ir::Tensor;
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("tests/fixtures")
+}
+
+/// One fixture: a frozen graph made by TensorFlow with seeded inputs and TensorFlow's outputs.
+pub struct Fixture {
+    pub name: String,
+    pub dir: PathBuf,
+    pub inputs: Vec<(String, PathBuf)>,
+    pub outputs: Vec<(String, PathBuf)>,
+}
+
+impl Fixture {
+    pub fn load(dir: &Path) -> Fixture {
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("meta.json")).expect("meta.json"),
+        )
+        .expect("meta.json parses");
+        let list = |key: &str| -> Vec<(String, PathBuf)> {
+            meta[key]
+                .as_array()
+                .unwrap_or_else(|| panic!("meta.json has no {key}"))
+                .iter()
+                .map(|e| {
+                    (
+                        e["name"].as_str().unwrap().to_string(),
+                        dir.join(e["file"].as_str().unwrap()),
+                    )
+                })
+                .collect()
+        };
+        Fixture {
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            dir: dir.to_path_buf(),
+            inputs: list("inputs"),
+            outputs: list("outputs"),
+        }
+    }
+
+    pub fn named(name: &str) -> Fixture {
+        Fixture::load(&fixtures_dir().join(name))
+    }
+
+    pub fn graph(&self) -> PathBuf {
+        self.dir.join("graph.pb")
+    }
+
+    pub fn input_tensors(&self) -> Vec<(String, Tensor)> {
+        self.inputs
+            .iter()
+            .map(|(n, p)| (n.clone(), npy::read(p)))
+            .collect()
+    }
+
+    pub fn reference_outputs(&self) -> Vec<(String, Tensor)> {
+        self.outputs
+            .iter()
+            .map(|(n, p)| (n.clone(), npy::read(p)))
+            .collect()
+    }
+}
+
+/// The Python that has `ai-edge-litert`: `$SGC_PYTHON`, else the repo's `.venv` made by `tools/test.sh`.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SGC_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with ai-edge-litert: run tools/test.sh (it creates .venv) or set SGC_PYTHON"
+    );
+    venv
+}
+
+/// Runs `model` in the LiteRT interpreter on named inputs; returns its outputs in signature order and
+/// the op histogram of what the interpreter loaded.
+pub fn run_litert(model: &Path, inputs: &[(String, PathBuf)]) -> (Vec<Tensor>, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(python());
+    cmd.arg(repo_root().join("tools/litert_run.py"))
+        .arg(model)
+        .arg(out.path());
+    for (name, path) in inputs {
+        cmd.arg(format!("{name}={}", path.display()));
+    }
+    let result = cmd.output().expect("python runs");
+    assert!(
+        result.status.success(),
+        "LiteRT failed on {}:\n{}",
+        model.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let listing: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("outputs.json")).unwrap(),
+    )
+    .unwrap();
+    let outputs = listing["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| npy::read(&out.path().join(o["file"].as_str().unwrap())))
+        .collect();
+    (outputs, listing["ops"].clone())
+}
+
+/// Max abs error of `actual` against `reference`, and max |reference|.
+pub fn errors(actual: &Tensor, reference: &Tensor) -> (f64, f64) {
+    assert_eq!(
+        actual.shape(),
+        reference.shape(),
+        "shape differs from the reference"
+    );
+    let a = actual.to_f64s().unwrap();
+    let r = reference.to_f64s().unwrap();
+    let max_err = a
+        .iter()
+        .zip(&r)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    let max_ref = r.iter().map(|y| y.abs()).fold(0.0, f64::max);
+    (max_err, max_ref)
+}
+
+/// The tolerance every fixture is held to: max abs error ≤ 1e-4 × max |reference|.
+pub const RELATIVE_TOLERANCE: f64 = 1e-4;
+
+/// Asserts closeness within [`RELATIVE_TOLERANCE`], printing both numbers.
+pub fn assert_close(what: &str, actual: &Tensor, reference: &Tensor) {
+    let (err, max_ref) = errors(actual, reference);
+    let bound = RELATIVE_TOLERANCE * max_ref;
+    println!(
+        "{what}: max abs error {err:.3e}, max |ref| {max_ref:.3e}, bound {bound:.3e} ({:.2e} of range)",
+        if max_ref > 0.0 { err / max_ref } else { err }
+    );
+    assert!(
+        err <= bound,
+        "{what}: max abs error {err:.3e} exceeds 1e-4 × max |ref| = {bound:.3e}"
+    );
+}

@@ -1,0 +1,134 @@
+//! End to end: every fixture graph (made by TensorFlow, with TensorFlow's outputs beside it) is lowered by
+//! sgc, run in the real LiteRT interpreter, and compared with TensorFlow. The IR's reference interpreter is
+//! held to the same tolerance, on the imported graph and on the lowered one.
+
+mod common;
+
+use common::{assert_close, run_litert, Fixture};
+use sgc::{lower, LowerOptions};
+use sgc_ir::{interp, Graph, Tensor, ValueRef};
+use sgc_passes::io::{select_io, IoSpec};
+
+fn io_spec(f: &Fixture) -> IoSpec {
+    IoSpec {
+        outputs: f.outputs.iter().map(|(n, _)| n.clone()).collect(),
+        input_shapes: f
+            .input_tensors()
+            .into_iter()
+            .map(|(n, t)| (n, t.shape().iter().map(|&d| d as i64).collect()))
+            .collect(),
+    }
+}
+
+/// Runs the reference interpreter on `graph` with the fixture's inputs.
+fn interpret(graph: &Graph, f: &Fixture) -> Vec<Tensor> {
+    let feeds: Vec<_> = f
+        .input_tensors()
+        .into_iter()
+        .map(|(name, t)| {
+            let n = graph
+                .inputs
+                .iter()
+                .copied()
+                .find(|&n| graph.node(n).name == name)
+                .unwrap_or_else(|| panic!("input {name} not in the graph"));
+            (n, t)
+        })
+        .collect();
+    let fetch: Vec<ValueRef> = graph.outputs.iter().map(|o| o.value).collect();
+    interp::run(graph, &feeds, &fetch).expect("interpreter runs")
+}
+
+fn check(name: &str) {
+    let f = Fixture::named(name);
+    let reference = f.reference_outputs();
+
+    // 1. The interpreter on the graph as imported (Switch/Merge, Assign and all): the interpreter is
+    //    itself an oracle only if it agrees with TensorFlow.
+    let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
+    select_io(&mut imported, &io_spec(&f)).expect("fixture io");
+    for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
+        assert_close(&format!("{name} {out}: interpreter, imported graph"), &got, want);
+    }
+
+    // 2. sgc lower, as the command line runs it.
+    let options = LowerOptions {
+        io: io_spec(&f),
+        ..Default::default()
+    };
+    let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for ((out, want), got) in reference.iter().zip(interpret(&lowered.graph, &f)) {
+        assert_close(&format!("{name} {out}: interpreter, lowered graph"), &got, want);
+    }
+
+    // 3. The .tflite in LiteRT.
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join(format!("{name}.tflite"));
+    std::fs::write(&model, &lowered.tflite).unwrap();
+    let (outputs, ops) = run_litert(&model, &f.inputs);
+    println!("{name}: {} bytes, LiteRT ops {ops}", lowered.tflite.len());
+    assert_eq!(outputs.len(), reference.len());
+    for ((out, want), got) in reference.iter().zip(&outputs) {
+        assert_eq!(got.dtype(), want.dtype(), "{name} {out}: dtype");
+        assert_close(&format!("{name} {out}: LiteRT"), got, want);
+    }
+}
+
+#[test]
+fn synthesis_recursive_32() {
+    check("synthesis_recursive_32");
+}
+
+#[test]
+fn synthesis_linear_32() {
+    check("synthesis_linear_32");
+}
+
+#[test]
+fn synthesis_fixed_32() {
+    check("synthesis_fixed_32");
+}
+
+#[test]
+fn synthesis_fused_32() {
+    check("synthesis_fused_32");
+}
+
+#[test]
+fn mapping() {
+    check("mapping");
+}
+
+#[test]
+fn generator_full_32() {
+    check("generator_full_32");
+}
+
+#[test]
+fn generator_uint8_32() {
+    check("generator_uint8_32");
+}
+
+/// Every fixture directory has a test above: a new fixture cannot go unchecked.
+#[test]
+fn every_fixture_is_tested() {
+    let tested = [
+        "synthesis_recursive_32",
+        "synthesis_linear_32",
+        "synthesis_fixed_32",
+        "synthesis_fused_32",
+        "mapping",
+        "generator_full_32",
+        "generator_uint8_32",
+    ];
+    let mut found: Vec<String> = std::fs::read_dir(common::fixtures_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("meta.json").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let mut tested: Vec<String> = tested.iter().map(|s| s.to_string()).collect();
+    tested.sort();
+    assert_eq!(found, tested);
+}
