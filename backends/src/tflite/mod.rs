@@ -1,0 +1,323 @@
+//! The TensorFlow Lite backend: an [`sgc_ir::Graph`] in, `.tflite` flatbuffer bytes out.
+//!
+//! Two steps. [`lower`] walks the graph and produces a [`ModelPlan`]: TFLite tensors (with their constant
+//! data, filters already in TFLite's layouts) and operators (builtin code, options, tensor indices), with
+//! one `match` arm per IR op. [`serialize`] then writes the plan with flatbuffers' low-level builder
+//! against the hand-written [`schema`] subset. [`reader`] reads models back (tests and reports).
+
+pub mod lower;
+pub mod reader;
+pub mod schema;
+
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+use flatbuffers::{FlatBufferBuilder, Push, PushAlignment, WIPOffset};
+use sgc_ir::{DType, Graph};
+
+use schema::BuiltinOptions;
+
+/// Why a graph could not be written.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// One node cannot be lowered: an op without a TFLite lowering, a missing static shape, an
+    /// unsupported attribute …
+    #[error("node '{node}' (op {op}): {reason}")]
+    Node {
+        node: String,
+        op: String,
+        reason: String,
+    },
+    /// A problem with the graph as a whole (its inputs, outputs, size).
+    #[error("{0}")]
+    Graph(String),
+}
+
+/// The `min_runtime_version` written into every model: a fixed value, the LiteRT release in which all of
+/// the builtins sgc emits exist (`RANDOM_STANDARD_NORMAL` is the newest of them).
+pub const MIN_RUNTIME_VERSION: &str = "2.8.0";
+
+/// Writes `graph` as a `.tflite` model. The same graph always gives the same bytes.
+pub fn write_tflite(graph: &Graph) -> Result<Vec<u8>, BackendError> {
+    let plan = lower::lower(graph)?;
+    serialize(&plan)
+}
+
+/// Constant bytes of one tensor: shared with the IR when no layout change was needed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TensorData {
+    Shared(Bytes),
+    Owned(Vec<u8>),
+}
+
+impl TensorData {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            TensorData::Shared(b) => b,
+            TensorData::Owned(v) => v,
+        }
+    }
+}
+
+/// One TFLite tensor to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorPlan {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<i32>,
+    /// Constant contents (row-major, little-endian); `None` for activations.
+    pub data: Option<TensorData>,
+}
+
+/// The code of an operator: a builtin, or a custom op by name.
+///
+/// Extension point for CUSTOM ops: a lowering that yields `custom: Some(name)` (with `builtin` =
+/// `schema::builtin::CUSTOM`) gets an OperatorCode with `custom_code`; its flexbuffer options would go into
+/// `Operator.custom_options` (not written yet: no lowering produces custom ops so far).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpCode {
+    pub builtin: i32,
+    pub custom: Option<String>,
+}
+
+/// One TFLite operator to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpPlan {
+    pub code: OpCode,
+    pub options: BuiltinOptions,
+    /// Tensor indices; -1 for an omitted optional input.
+    pub inputs: Vec<i32>,
+    pub outputs: Vec<i32>,
+}
+
+/// A lowered model, ready to serialise: one subgraph and its `serving_default` signature.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelPlan {
+    pub tensors: Vec<TensorPlan>,
+    pub operators: Vec<OpPlan>,
+    pub inputs: Vec<i32>,
+    pub outputs: Vec<i32>,
+    /// `(name, tensor)` pairs of the signature's inputs and outputs.
+    pub signature_inputs: Vec<(String, i32)>,
+    pub signature_outputs: Vec<(String, i32)>,
+}
+
+/// Flatbuffers (with 32-bit offsets) cannot exceed 2 GiB; beyond that TFLite stores buffers after the
+/// flatbuffer (`Buffer.offset`/`size`), which sgc does not write yet.
+const MAX_FLATBUFFER: usize = (1 << 31) - (1 << 20);
+
+/// A zero-sized value whose only effect when pushed is to raise the builder's minimum alignment to 16,
+/// so that `finish` pads the whole buffer to a multiple of 16: offsets counted from the end (which is
+/// how the builder aligns) then equal offsets counted from the start of the file.
+struct Align16;
+
+impl Push for Align16 {
+    type Output = ();
+    unsafe fn push(&self, _dst: &mut [u8], _written_len: usize) {}
+    fn size() -> usize {
+        0
+    }
+    fn alignment() -> PushAlignment {
+        PushAlignment::new(16)
+    }
+}
+
+/// Writes `data` as a `[ubyte]` vector whose first byte is 16-byte aligned in the finished file
+/// (`force_align: 16` of `Buffer.data`).
+fn create_aligned_bytes<'a>(
+    fbb: &mut FlatBufferBuilder<'a>,
+    data: &[u8],
+) -> WIPOffset<flatbuffers::Vector<'a, u8>> {
+    // The builder writes back to front: after the vector's bytes are written, `used + len` bytes lie
+    // behind their start. Pad first so that this distance is a multiple of 16; `create_vector` itself
+    // only aligns to 4, which the padding already satisfies.
+    let used = fbb.unfinished_data().len();
+    let pad = (16 - (used + data.len()) % 16) % 16;
+    for _ in 0..pad {
+        fbb.push(0u8);
+    }
+    fbb.create_vector(data)
+}
+
+/// The TFLite TensorType of an IR dtype.
+pub fn tensor_type(dtype: DType) -> Option<i8> {
+    use schema::tensor_type as t;
+    Some(match dtype {
+        DType::F32 => t::FLOAT32,
+        DType::F16 => t::FLOAT16,
+        DType::F64 => t::FLOAT64,
+        DType::I8 => t::INT8,
+        DType::I16 => t::INT16,
+        DType::I32 => t::INT32,
+        DType::I64 => t::INT64,
+        DType::U8 => t::UINT8,
+        DType::Bool => t::BOOL,
+        DType::String => return None,
+    })
+}
+
+/// Serialises a plan. Buffer data is written first, so it ends up at the end of the file, in tensor order.
+pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
+    use schema::*;
+
+    let data_bytes: usize = plan
+        .tensors
+        .iter()
+        .filter_map(|t| t.data.as_ref())
+        .map(|d| d.as_slice().len() + 16)
+        .sum();
+    if data_bytes > MAX_FLATBUFFER {
+        return Err(BackendError::Graph(format!(
+            "constants take {data_bytes} bytes: models over 2 GB (external buffers) are not supported"
+        )));
+    }
+    let mut fbb = FlatBufferBuilder::with_capacity(data_bytes + 4096 + plan.tensors.len() * 128);
+    fbb.push(Align16);
+
+    // Buffers: 0 is the empty sentinel, then one per constant tensor, then the metadata string.
+    let mut buffer_data = Vec::new();
+    let mut tensor_buffer = vec![0u32; plan.tensors.len()];
+    for (i, t) in plan.tensors.iter().enumerate() {
+        if let Some(d) = &t.data {
+            tensor_buffer[i] = (buffer_data.len() + 1) as u32;
+            buffer_data.push(Some(create_aligned_bytes(&mut fbb, d.as_slice())));
+        }
+    }
+    let mut version = [0u8; 16];
+    version[..MIN_RUNTIME_VERSION.len()].copy_from_slice(MIN_RUNTIME_VERSION.as_bytes());
+    let version_buffer = (buffer_data.len() + 1) as u32;
+    buffer_data.push(Some(create_aligned_bytes(&mut fbb, &version)));
+
+    let mut buffers = Vec::with_capacity(buffer_data.len() + 1);
+    for data in std::iter::once(None).chain(buffer_data) {
+        let t = fbb.start_table();
+        if let Some(d) = data {
+            fbb.push_slot_always(buffer::DATA, d);
+        }
+        buffers.push(fbb.end_table(t));
+    }
+    let buffers = fbb.create_vector(&buffers);
+
+    let mut tensors = Vec::with_capacity(plan.tensors.len());
+    for (i, t) in plan.tensors.iter().enumerate() {
+        let ty = tensor_type(t.dtype).ok_or_else(|| {
+            BackendError::Graph(format!(
+                "tensor '{}': {} tensors are not supported",
+                t.name, t.dtype
+            ))
+        })?;
+        let shape = fbb.create_vector(&t.shape);
+        let name = fbb.create_string(&t.name);
+        let tt = fbb.start_table();
+        fbb.push_slot_always(tensor::SHAPE, shape);
+        fbb.push_slot_always(tensor::TYPE, ty);
+        fbb.push_slot_always(tensor::BUFFER, tensor_buffer[i]);
+        fbb.push_slot_always(tensor::NAME, name);
+        tensors.push(fbb.end_table(tt));
+    }
+    let tensors = fbb.create_vector(&tensors);
+
+    // Operator codes in order of first use.
+    let mut codes: Vec<&OpCode> = Vec::new();
+    let mut operators = Vec::with_capacity(plan.operators.len());
+    for op in &plan.operators {
+        let index = match codes.iter().position(|c| **c == op.code) {
+            Some(i) => i,
+            None => {
+                codes.push(&op.code);
+                codes.len() - 1
+            }
+        };
+        let inputs = fbb.create_vector(&op.inputs);
+        let outputs = fbb.create_vector(&op.outputs);
+        let options = op.options.write(&mut fbb);
+        let t = fbb.start_table();
+        fbb.push_slot_always(operator::OPCODE_INDEX, index as u32);
+        fbb.push_slot_always(operator::INPUTS, inputs);
+        fbb.push_slot_always(operator::OUTPUTS, outputs);
+        if let Some(options) = options {
+            fbb.push_slot_always(operator::BUILTIN_OPTIONS_TYPE, op.options.tag());
+            fbb.push_slot_always(operator::BUILTIN_OPTIONS, options);
+        }
+        operators.push(fbb.end_table(t));
+    }
+    let operators = fbb.create_vector(&operators);
+
+    let mut operator_codes = Vec::with_capacity(codes.len());
+    for code in codes {
+        let custom = code.custom.as_deref().map(|c| fbb.create_string(c));
+        let t = fbb.start_table();
+        // Readers take the larger of the two codes; the byte saturates at 127 (PLACEHOLDER_FOR_GREATER_OP_CODES).
+        fbb.push_slot_always(
+            operator_code::DEPRECATED_BUILTIN_CODE,
+            code.builtin.min(127) as i8,
+        );
+        if let Some(c) = custom {
+            fbb.push_slot_always(operator_code::CUSTOM_CODE, c);
+        }
+        fbb.push_slot_always(operator_code::VERSION, op_version(code.builtin));
+        fbb.push_slot_always(operator_code::BUILTIN_CODE, code.builtin);
+        operator_codes.push(fbb.end_table(t));
+    }
+    let operator_codes = fbb.create_vector(&operator_codes);
+
+    let sg_inputs = fbb.create_vector(&plan.inputs);
+    let sg_outputs = fbb.create_vector(&plan.outputs);
+    let sg_name = fbb.create_string("main");
+    let t = fbb.start_table();
+    fbb.push_slot_always(subgraph::TENSORS, tensors);
+    fbb.push_slot_always(subgraph::INPUTS, sg_inputs);
+    fbb.push_slot_always(subgraph::OUTPUTS, sg_outputs);
+    fbb.push_slot_always(subgraph::OPERATORS, operators);
+    fbb.push_slot_always(subgraph::NAME, sg_name);
+    let sg = fbb.end_table(t);
+    let subgraphs = fbb.create_vector(&[sg]);
+
+    let meta_name = fbb.create_string("min_runtime_version");
+    let t = fbb.start_table();
+    fbb.push_slot_always(metadata::NAME, meta_name);
+    fbb.push_slot_always(metadata::BUFFER, version_buffer);
+    let meta = fbb.end_table(t);
+    let metadata_vec = fbb.create_vector(&[meta]);
+
+    let maps = |fbb: &mut FlatBufferBuilder, entries: &[(String, i32)]| {
+        let mut out = Vec::with_capacity(entries.len());
+        for (name, index) in entries {
+            let name = fbb.create_string(name);
+            let t = fbb.start_table();
+            fbb.push_slot_always(tensor_map::NAME, name);
+            fbb.push_slot_always(tensor_map::TENSOR_INDEX, *index as u32);
+            out.push(fbb.end_table(t));
+        }
+        out
+    };
+    let sig_in = maps(&mut fbb, &plan.signature_inputs);
+    let sig_in = fbb.create_vector(&sig_in);
+    let sig_out = maps(&mut fbb, &plan.signature_outputs);
+    let sig_out = fbb.create_vector(&sig_out);
+    let key = fbb.create_string("serving_default");
+    let t = fbb.start_table();
+    fbb.push_slot_always(signature_def::INPUTS, sig_in);
+    fbb.push_slot_always(signature_def::OUTPUTS, sig_out);
+    fbb.push_slot_always(signature_def::SIGNATURE_KEY, key);
+    fbb.push_slot_always(signature_def::SUBGRAPH_INDEX, 0u32);
+    let sig = fbb.end_table(t);
+    let signature_defs = fbb.create_vector(&[sig]);
+
+    let description = fbb.create_string("sgc");
+    let t = fbb.start_table();
+    fbb.push_slot_always(model::VERSION, SCHEMA_VERSION);
+    fbb.push_slot_always(model::OPERATOR_CODES, operator_codes);
+    fbb.push_slot_always(model::SUBGRAPHS, subgraphs);
+    fbb.push_slot_always(model::DESCRIPTION, description);
+    fbb.push_slot_always(model::BUFFERS, buffers);
+    fbb.push_slot_always(model::METADATA, metadata_vec);
+    fbb.push_slot_always(model::SIGNATURE_DEFS, signature_defs);
+    let root = fbb.end_table(t);
+    fbb.finish(root, Some(FILE_IDENTIFIER));
+    // The finished flatbuffer is the tail of the builder's buffer: take it without a second copy.
+    let (mut bytes, head) = fbb.collapse();
+    bytes.drain(..head);
+    Ok(bytes)
+}
