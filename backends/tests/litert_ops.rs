@@ -1024,3 +1024,53 @@ fn random_standard_normal_runs_in_litert() {
         v[3]
     );
 }
+
+#[test]
+fn constant_and_aliased_outputs_run_in_litert() {
+    let Some(py) = python() else {
+        return;
+    };
+    // y = x + c through an Identity; c itself is a second output.
+    let mut case = one_op(
+        "add",
+        Op::AddV2,
+        vec![],
+        vec![
+            In::X("x", vec![3]),
+            In::C(Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0])),
+        ],
+        vec![(DType::F32, vec![3])],
+    );
+    let g = &mut case.graph;
+    let add = g.find("op").unwrap();
+    let id = g.add(Node::new("y", Op::Identity));
+    g.node_mut(id).outputs = vec![ValueInfo::new(DType::F32, vec![3])];
+    g.connect(add.into(), id, 0);
+    g.outputs[0].value = id.into();
+    let c = g.find("c1").unwrap();
+    g.outputs.push(Output {
+        name: "const_out".into(),
+        value: c.into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.tflite");
+    std::fs::write(&path, write_tflite(&case.graph).unwrap()).unwrap();
+    let code = format!(
+        "from ai_edge_litert.interpreter import Interpreter\nimport numpy as np\n\
+         r = Interpreter(model_path={:?}).get_signature_runner('serving_default')(x=np.array([1, 1, 1], np.float32))\n\
+         print(*r['out0'], *r['const_out'])",
+        path.to_str().unwrap()
+    );
+    let out = Command::new(&py).args(["-c", &code]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Vec<f32> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(v, vec![2.0, 3.0, 4.0, 1.0, 2.0, 3.0]);
+}
