@@ -408,7 +408,11 @@ impl Graph {
         let order = self
             .topo_order()
             .unwrap_or_else(|_| self.g.node_indices().collect());
-        let inputs: Vec<String> = self.inputs.iter().map(|&n| self.g[n].name.clone()).collect();
+        let inputs: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|&n| self.g[n].name.clone())
+            .collect();
         let _ = writeln!(out, "inputs: {}", inputs.join(", "));
         let outputs: Vec<String> = self
             .outputs

@@ -1,0 +1,103 @@
+//! Reductions: Mean, Sum, Max, Min, Prod over constant axes.
+//!
+//! The reduced axes are moved last (one strided copy, skipped when they already are), then every
+//! contiguous run is reduced. Float sums accumulate in f64, which stays closer to TensorFlow's tree
+//! reductions than a sequential f32 sum does.
+
+use super::elementwise::{axes_of, Num};
+use super::movement::permute;
+use super::{ints_of, tensor_of, Data, Res};
+use crate::op::Op;
+use crate::tensor::Tensor;
+
+pub(crate) fn reduce(op: &Op, t: &Tensor, axes_t: &Tensor, keep_dims: bool) -> Res<Tensor> {
+    if axes_t.rank() > 1 {
+        return Err(format!(
+            "reduction axes must be a scalar or vector, got {:?}",
+            axes_t.shape()
+        ));
+    }
+    let r = t.rank();
+    let axes = axes_of(&ints_of(axes_t, "reduction_indices")?, r)?;
+    let s = t.shape();
+    let kept: Vec<usize> = (0..r).filter(|a| !axes.contains(a)).collect();
+    let perm: Vec<usize> = kept.iter().chain(axes.iter()).copied().collect();
+    let moved = permute(t, &perm)?;
+    let count: usize = axes.iter().map(|&a| s[a]).product();
+    let out_shape: Vec<usize> = if keep_dims {
+        (0..r)
+            .map(|a| if axes.contains(&a) { 1 } else { s[a] })
+            .collect()
+    } else {
+        kept.iter().map(|&a| s[a]).collect()
+    };
+    match Data::of(&moved)? {
+        Data::F32(v) => float_reduce(op, &v, count, out_shape),
+        Data::F64(v) => float_reduce(op, &v, count, out_shape),
+        Data::I8(v) => int_reduce(op, &v, count, out_shape),
+        Data::I16(v) => int_reduce(op, &v, count, out_shape),
+        Data::I32(v) => int_reduce(op, &v, count, out_shape),
+        Data::I64(v) => int_reduce(op, &v, count, out_shape),
+        Data::U8(v) => int_reduce(op, &v, count, out_shape),
+        Data::Bool(_) => Err(format!("{op} is not defined on bool")),
+    }
+}
+
+/// The number of output values when `count` values are reduced into each (count may be 0).
+fn outputs(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+fn float_reduce<T: Num>(op: &Op, v: &[T], count: usize, shape: Vec<usize>) -> Res<Tensor> {
+    let n = outputs(&shape);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let run = &v[i * count..(i + 1) * count];
+        let x = match op {
+            Op::Sum => T::from_f64(run.iter().map(|x| x.to_f64()).sum::<f64>()),
+            Op::Mean => T::from_f64(run.iter().map(|x| x.to_f64()).sum::<f64>() / count as f64),
+            Op::Prod => T::from_f64(run.iter().map(|x| x.to_f64()).product::<f64>()),
+            Op::Max => run.iter().fold(T::lowest(), |m, &x| {
+                if x > m || x.to_f64().is_nan() {
+                    x
+                } else {
+                    m
+                }
+            }),
+            Op::Min => run.iter().fold(T::highest(), |m, &x| {
+                if x < m || x.to_f64().is_nan() {
+                    x
+                } else {
+                    m
+                }
+            }),
+            _ => return Err(format!("{op} is not a reduction")),
+        };
+        out.push(x);
+    }
+    tensor_of(shape, out)
+}
+
+fn int_reduce<T: Num>(op: &Op, v: &[T], count: usize, shape: Vec<usize>) -> Res<Tensor> {
+    let n = outputs(&shape);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let run = &v[i * count..(i + 1) * count];
+        let sum = || run.iter().fold(T::zero(), |a, &x| a.add(x));
+        let x = match op {
+            Op::Sum => sum(),
+            // Integer mean divides with truncation; an empty mean is 0 (TensorFlow divides by zero).
+            Op::Mean => sum().div(T::from_usize(count)).unwrap_or_else(T::zero),
+            Op::Prod => run.iter().fold(T::one(), |a, &x| a.mul(x)),
+            Op::Max => run
+                .iter()
+                .fold(T::lowest(), |m, &x| if x > m { x } else { m }),
+            Op::Min => run
+                .iter()
+                .fold(T::highest(), |m, &x| if x < m { x } else { m }),
+            _ => return Err(format!("{op} is not a reduction")),
+        };
+        out.push(x);
+    }
+    tensor_of(shape, out)
+}
