@@ -1,1 +1,120 @@
-//! Bytes in, IR out.
+//! Bytes in, IR out: TensorFlow GraphDefs (`.pb` binary, `.pbtxt` text) to an [`sgc_ir::Graph`].
+//!
+//! ```no_run
+//! let graph = sgc_frontends::load(std::path::Path::new("model.pb"))?;
+//! println!("{}", graph.dump());
+//! # Ok::<(), sgc_frontends::FrontendError>(())
+//! ```
+//!
+//! Binary graphs are memory-mapped and decoded from a [`Bytes`] over the map, so every tensor's
+//! `tensor_content` reaches the IR as a slice of the mapping: the weights are never copied (the mapping
+//! lives as long as any tensor that points into it). What the import does with nodes, inputs, attributes
+//! and tensors is described in [`graphdef`].
+//!
+//! - [`load`]: a file, by extension (`.pbtxt`/`.txt` is text, anything else binary).
+//! - [`graph_from_pb`], [`graph_from_pbtxt`], [`graph_from_graphdef`]: in-memory input.
+//! - [`tf`]: the prost types of TensorFlow's schema (for building GraphDefs in tests and tools).
+//!
+//! Errors ([`FrontendError`]) name the file and, where one is involved, the node. No input makes the
+//! import panic.
+
+pub mod error;
+pub mod graphdef;
+pub mod pbtxt;
+pub mod tf;
+
+use std::fs::File;
+use std::path::Path;
+
+use bytes::Bytes;
+use prost::Message;
+use sgc_ir::Graph;
+
+pub use error::FrontendError;
+
+/// The name in-memory binary input goes by in error messages.
+pub const BYTES_ORIGIN: &str = "<bytes>";
+/// The name in-memory text input goes by in error messages.
+pub const TEXT_ORIGIN: &str = "<text>";
+
+/// Loads a GraphDef file: text format when the extension is `.pbtxt` or `.txt`, binary otherwise.
+pub fn load(path: &Path) -> Result<Graph, FrontendError> {
+    let file = path.display().to_string();
+    if is_text_path(path) {
+        let raw = std::fs::read(path).map_err(|source| FrontendError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let text = std::str::from_utf8(&raw).map_err(|e| {
+            let (line, column) = pbtxt::line_column(
+                // Everything before the bad byte is valid UTF-8.
+                std::str::from_utf8(&raw[..e.valid_up_to()]).unwrap_or_default(),
+                e.valid_up_to(),
+            );
+            FrontendError::Text {
+                file: file.clone(),
+                line,
+                column,
+                message: "the file is not UTF-8 text".into(),
+            }
+        })?;
+        graphdef::import(pbtxt::parse(text, &file)?, &file)
+    } else {
+        let bytes = map_file(path)?;
+        graphdef::import(decode_pb(bytes, &file)?, &file)
+    }
+}
+
+/// Imports a binary GraphDef. Tensors point into `bytes` (no copy).
+pub fn graph_from_pb(bytes: Bytes) -> Result<Graph, FrontendError> {
+    graphdef::import(decode_pb(bytes, BYTES_ORIGIN)?, BYTES_ORIGIN)
+}
+
+/// Imports a text-format GraphDef.
+pub fn graph_from_pbtxt(text: &str) -> Result<Graph, FrontendError> {
+    graphdef::import(pbtxt::parse(text, TEXT_ORIGIN)?, TEXT_ORIGIN)
+}
+
+/// Imports an already decoded GraphDef.
+pub fn graph_from_graphdef(def: tf::GraphDef) -> Result<Graph, FrontendError> {
+    graphdef::import(def, BYTES_ORIGIN)
+}
+
+/// Decodes a binary GraphDef; `file` names the source in errors. `bytes` fields share `bytes`' buffer.
+pub fn decode_pb(bytes: Bytes, file: &str) -> Result<tf::GraphDef, FrontendError> {
+    tf::GraphDef::decode(bytes).map_err(|source| FrontendError::Decode {
+        file: file.into(),
+        source,
+    })
+}
+
+/// True for paths that [`load`] reads as text format.
+pub fn is_text_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("pbtxt") || e.eq_ignore_ascii_case("txt"))
+}
+
+/// Memory-maps a file read-only and wraps the map in [`Bytes`] (which owns it). An empty file is an error.
+///
+/// As with any memory map, the file must not be truncated or rewritten while the graph is alive.
+pub fn map_file(path: &Path) -> Result<Bytes, FrontendError> {
+    let read_err = |source| FrontendError::Read {
+        file: path.display().to_string(),
+        source,
+    };
+    let f = File::open(path).map_err(read_err)?;
+    let len = f.metadata().map_err(read_err)?.len();
+    if len == 0 {
+        return Err(read_err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file is empty",
+        )));
+    }
+    // SAFETY: the map is read-only; the caller is told not to modify the file while the graph lives.
+    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(read_err)?;
+    Ok(Bytes::from_owner(map))
+}
+
+#[cfg(test)]
+mod tests;
