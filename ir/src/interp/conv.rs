@@ -51,13 +51,17 @@ pub(crate) fn conv2d(a: &Attrs, x: &Tensor, f: &Tensor, depthwise: bool) -> Res<
     } else {
         (f.shape()[2], f.shape()[3])
     };
-    let groups = c / fc;
-    let opg = o / groups;
     let (oh, ow) = if ca.nchw {
         (out_df[2] as usize, out_df[3] as usize)
     } else {
         (out_df[1] as usize, out_df[2] as usize)
     };
+    if c == 0 || n * oh * ow * o == 0 {
+        let t = tensor_of(vec![n, oh, ow, o], vec![0f32; n * oh * ow * o])?;
+        return from_nhwc(t, &ca);
+    }
+    let groups = c / fc;
+    let opg = o / groups;
     let (pt, pl) = shape::conv_pads_before(&ca, h as i64, w as i64, kh as i64, kw as i64)?;
     let xv = f32s(&xn, "input")?;
     let fv = f32s(f, "filter")?;

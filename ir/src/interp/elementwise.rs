@@ -518,12 +518,19 @@ pub(crate) fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Res<Tenso
         Ok(t.to_f64s()?[0])
     };
     if dt.is_int() {
+        let onei = |t: &Tensor, what: &str| -> Res<i64> {
+            match t.to_i64s()?.as_slice() {
+                [v] => Ok(*v),
+                _ => Err(format!("{what} must be a scalar")),
+            }
+        };
         let (s, l, d) = (
-            start.to_i64s()?[0],
-            limit.to_i64s()?[0],
-            delta.to_i64s()?[0],
+            onei(start, "start")?,
+            onei(limit, "limit")?,
+            onei(delta, "delta")?,
         );
         let n = shape::range_len_int(s, l, d)?;
+        super::check_numel(&[n])?;
         let v: Vec<i64> = (0..n as i64).map(|i| s + i * d).collect();
         cast(&tensor_of(vec![n], v)?, dt)
     } else {
@@ -533,6 +540,7 @@ pub(crate) fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Res<Tenso
             one(delta, "delta")?,
         );
         let n = shape::range_len_float(s, l, d)?;
+        super::check_numel(&[n])?;
         match dt {
             DType::F32 => {
                 let (s, d) = (s as f32, d as f32);

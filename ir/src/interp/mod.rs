@@ -52,6 +52,19 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
         Op::Placeholder => Err("Placeholder has no value: it must be fed".into()),
         Op::PlaceholderWithDefault => {
             arity(ins, 1)?;
+            if let Some(d) = a.dtype("dtype") {
+                if d != ins[0].dtype() {
+                    return Err(format!("default value is {}, not {d}", ins[0].dtype()));
+                }
+            }
+            if let Some(Some(s)) = a.shape("shape") {
+                let d = ins[0].shape();
+                if s.len() != d.len() || s.iter().zip(d).any(|(&p, &q)| p >= 0 && p as usize != q) {
+                    return Err(format!(
+                        "default value of shape {d:?} does not match shape attribute {s:?}"
+                    ));
+                }
+            }
             one(ins[0].clone())
         }
         Op::Identity | Op::StopGradient | Op::Snapshot | Op::RefIdentity => {
@@ -68,10 +81,31 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             if ins.is_empty() {
                 return Err("Merge needs at least one input".into());
             }
+            if let Some(t) = ins.iter().find(|t| t.dtype() != ins[0].dtype()) {
+                return Err(format!(
+                    "Merge inputs differ in dtype: {} and {}",
+                    ins[0].dtype(),
+                    t.dtype()
+                ));
+            }
             Ok(vec![ins[0].clone(), Tensor::scalar(0i32)])
         }
         Op::Assign => {
             arity(ins, 2)?;
+            if ins[0].dtype() != ins[1].dtype() {
+                return Err(format!(
+                    "value is {}, the variable {}",
+                    ins[1].dtype(),
+                    ins[0].dtype()
+                ));
+            }
+            if a.bool("validate_shape") != Some(false) && ins[0].shape() != ins[1].shape() {
+                return Err(format!(
+                    "value of shape {:?} does not match the variable's {:?}",
+                    ins[1].shape(),
+                    ins[0].shape()
+                ));
+            }
             one(ins[1].clone())
         }
         Op::AssignAdd | Op::AssignSub => {
@@ -81,15 +115,14 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             } else {
                 Op::Sub
             };
-            let r = elementwise::binary(&op, &ins[0], &ins[1])?;
-            if r.shape() != ins[0].shape() {
+            if ins[1].shape() != ins[0].shape() {
                 return Err(format!(
                     "value of shape {:?} does not match the variable's {:?}",
                     ins[1].shape(),
                     ins[0].shape()
                 ));
             }
-            one(r)
+            one(elementwise::binary(&op, &ins[0], &ins[1])?)
         }
         Op::RandomStandardNormal | Op::RandomUniform => Err("random op is not evaluated".into()),
 
@@ -272,6 +305,22 @@ pub(crate) fn elem_size(t: &Tensor) -> Res<usize> {
 /// A tensor from bytes the interpreter built itself (their length is right by construction).
 pub(crate) fn from_bytes(dtype: DType, shape: Vec<usize>, bytes: Vec<u8>) -> Res<Tensor> {
     Tensor::new(dtype, shape, bytes.into())
+}
+
+/// The most elements a tensor built by the interpreter may have (a guard against absurd shapes in bad
+/// graphs, far above any real weight).
+pub(crate) const MAX_ELEMENTS: usize = 1 << 31;
+
+/// Fails when a shape has more than [`MAX_ELEMENTS`] elements.
+pub(crate) fn check_numel(shape: &[usize]) -> Res<()> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS);
+    match n {
+        Some(_) => Ok(()),
+        None => Err(format!("shape {shape:?} has too many elements")),
+    }
 }
 
 /// Row-major strides of a shape, in elements.

@@ -3,7 +3,7 @@
 //! These ops never look at element values, so they work on raw little-endian bytes with an element size,
 //! for every dtype at once.
 
-use super::{elem_size, flag, from_bytes, ints_of, strides_of, Res};
+use super::{check_numel, elem_size, flag, from_bytes, ints_of, strides_of, Res};
 use crate::attr::Attrs;
 use crate::shape::{self, norm_axis};
 use crate::tensor::Tensor;
@@ -72,6 +72,7 @@ pub(crate) fn broadcast_to(t: &Tensor, to: &[usize]) -> Res<Tensor> {
     if s.len() > to.len() {
         return Err(format!("cannot broadcast {s:?} to {to:?}"));
     }
+    check_numel(to)?;
     let lead = to.len() - s.len();
     let st = strides_of(s);
     let mut strides = vec![0isize; to.len()];
@@ -214,6 +215,7 @@ pub(crate) fn pad(a: &Attrs, t: &Tensor, paddings: &Tensor) -> Res<Tensor> {
     let p = ints_of(paddings, "paddings")?;
     let out = shape::pad_dims(&dims, paddings.shape(), &p)?;
     let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
+    check_numel(&out)?;
     let es = elem_size(t)?;
     let n: usize = out.iter().product();
     let mut buf = vec![0u8; n * es];
@@ -253,6 +255,7 @@ pub(crate) fn tile(t: &Tensor, multiples: &Tensor) -> Res<Tensor> {
     let m = ints_of(multiples, "multiples")?;
     let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
     let out = shape::tile_dims(&dims, &m)?;
+    check_numel(&out.iter().map(|&d| d as usize).collect::<Vec<_>>())?;
     let es = elem_size(t)?;
     let mut cur: Vec<u8> = t.bytes().to_vec();
     let mut shape_now: Vec<usize> = t.shape().to_vec();
@@ -445,6 +448,7 @@ pub(crate) fn resize_nearest(a: &Attrs, t: &Tensor, size: &Tensor) -> Res<Tensor
     let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
     let out = shape::resize_dims(&dims, &sz)?;
     let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
+    check_numel(&out)?;
     let (n, ih, iw, c) = (t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]);
     let (oh, ow) = (out[1], out[2]);
     if (ih == 0 || iw == 0) && oh * ow > 0 {

@@ -1002,3 +1002,118 @@ fn run_feeds_cut_the_graph_and_values_are_shared() {
     assert!(run(&g, &[], &[b.into()]).is_err());
     let _ = p;
 }
+
+// ---------------------------------------------------------------- robustness
+
+/// Every op, on many combinations of small (often nonsensical) inputs and attributes: evaluation and
+/// inference may refuse but never panic, and whenever evaluation succeeds, inference with the same
+/// constant inputs succeeds and agrees with it.
+#[test]
+fn no_panics_and_inference_agrees_on_arbitrary_inputs() {
+    let pool = vec![
+        Tensor::scalar(1.5f32),
+        Tensor::scalar(1i32),
+        i32s(&[2, -1]),
+        i32s(&[1, 2, 2, 1]),
+        rand(&[1, 3, 3, 2], 1),
+        Tensor::scalar(true),
+        f(&[0], vec![]),
+        Tensor::from_vec(vec![1], vec![-5i64]),
+        rand(&[2, 2], 2),
+        Tensor::from_vec(vec![2, 2], vec![0i32, 1, 1, 0]),
+        Tensor::from_vec(vec![2], vec![true, false]),
+    ];
+    let attr_sets: Vec<Vec<(&str, Attr)>> = vec![
+        vec![],
+        vec![
+            ("strides", ints(&[1, 2, 2, 1])),
+            ("padding", s("SAME")),
+            ("num_split", Attr::Int(2)),
+            ("DstT", Attr::Type(DType::I32)),
+            ("num", Attr::Int(2)),
+            ("axis", Attr::Int(-1)),
+            ("keep_dims", Attr::Bool(true)),
+            ("shrink_axis_mask", Attr::Int(1)),
+            ("new_axis_mask", Attr::Int(2)),
+            ("ellipsis_mask", Attr::Int(1)),
+            ("squeeze_dims", ints(&[0])),
+            ("out_type", Attr::Type(DType::I64)),
+            ("value", Attr::Tensor(Tensor::scalar(3i32))),
+            ("dtype", Attr::Type(DType::F32)),
+            ("shape", Attr::Shape(Some(vec![2, -1]))),
+            ("transpose_a", Attr::Bool(true)),
+            ("align_corners", Attr::Bool(true)),
+        ],
+        vec![
+            ("strides", ints(&[1, 1, 1, 1])),
+            ("dilations", ints(&[1, 1, 2, 2])),
+            ("padding", s("VALID")),
+            ("data_format", s("NCHW")),
+            ("num_split", Attr::Int(0)),
+            ("DstT", Attr::Type(DType::Bool)),
+            ("axis", Attr::Int(7)),
+            ("begin_mask", Attr::Int(3)),
+            ("end_mask", Attr::Int(-1)),
+            ("squeeze_dims", ints(&[5])),
+            ("half_pixel_centers", Attr::Bool(true)),
+            ("transpose_b", Attr::Bool(true)),
+        ],
+    ];
+    let mut combos: Vec<Vec<Tensor>> = vec![vec![]];
+    for k in 1..=4 {
+        let p = if k <= 2 { pool.len() } else { 6 };
+        let mut idx = vec![0usize; k];
+        loop {
+            combos.push(idx.iter().map(|&i| pool[i].clone()).collect());
+            let mut d = k;
+            loop {
+                if d == 0 {
+                    break;
+                }
+                d -= 1;
+                idx[d] += 1;
+                if idx[d] < p {
+                    break;
+                }
+                idx[d] = 0;
+                if d == 0 {
+                    d = usize::MAX;
+                    break;
+                }
+            }
+            if d == usize::MAX {
+                break;
+            }
+        }
+    }
+    let mut ok = 0;
+    for op in Op::ALL {
+        for attrs in &attr_sets {
+            let n = node(op.clone(), attrs);
+            for ins in &combos {
+                let infos: Vec<ValueInfo> = ins.iter().map(info_of).collect();
+                let consts: Vec<Option<&Tensor>> = ins.iter().map(Some).collect();
+                let none: Vec<Option<&Tensor>> = vec![None; ins.len()];
+                let unknown = vec![ValueInfo::default(); ins.len()];
+                let _ = infer(&n, &infos, &none);
+                let _ = infer(&n, &unknown, &none);
+                let inferred = infer(&n, &infos, &consts);
+                if let Ok(res) = eval(&n, ins) {
+                    ok += 1;
+                    let inferred = inferred.unwrap_or_else(|e| {
+                        panic!("{op}: eval succeeded on {ins:?} but inference failed: {e}")
+                    });
+                    assert_eq!(inferred.len(), res.len(), "{op} on {ins:?}");
+                    for (i, r) in inferred.iter().zip(&res) {
+                        assert!(
+                            compatible(i, &info_of(r)),
+                            "{op} on {ins:?} with {attrs:?}: inferred {i}, got {}",
+                            info_of(r)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(ok > 1000, "only {ok} evaluations succeeded");
+}
