@@ -352,8 +352,16 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             if let Some(x) = cx.shape(0) {
                 for i in 1..3 {
                     if let Some(b) = cx.shape(i) {
-                        broadcast_to_dims(b, x)
-                            .map_err(|e| format!("clip bound {i} does not fit x: {e}"))?;
+                        let fits = b.len() <= x.len()
+                            && b.iter()
+                                .rev()
+                                .zip(x.iter().rev())
+                                .all(|(&p, &q)| p == 1 || p == -1 || q == -1 || p == q);
+                        if !fits {
+                            return Err(format!(
+                                "clip bound {i} of shape {b:?} does not broadcast to x's {x:?}"
+                            ));
+                        }
                     }
                 }
             }
@@ -1665,6 +1673,18 @@ mod tests {
         let unknown_rank = one(&add, &[v(f32i(&[2])), v(ValueInfo::default())]);
         assert_eq!(unknown_rank.dtype, Some(DType::F32));
         assert_eq!(unknown_rank.shape, None);
+        let clip = n(Op::ClipByValue, &[]);
+        let x = f32i(&[-1, 4, 3]);
+        assert_eq!(
+            one(&clip, &[v(x.clone()), v(f32i(&[])), v(f32i(&[4, 1]))]),
+            x
+        );
+        assert_eq!(
+            one(&clip, &[v(x.clone()), v(f32i(&[])), v(f32i(&[2, 4, 3]))]),
+            x
+        );
+        assert!(inf(&clip, &[v(x.clone()), v(f32i(&[])), v(f32i(&[1, 2, 4, 3]))]).is_err());
+        assert!(inf(&clip, &[v(x), v(f32i(&[])), v(f32i(&[5]))]).is_err());
         let lt = n(Op::Less, &[]);
         assert_eq!(
             one(&lt, &[v(f32i(&[2])), v(f32i(&[]))]),
