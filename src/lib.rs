@@ -46,7 +46,10 @@ pub enum Error {
     #[error(transparent)]
     Frontend(#[from] sgc_frontends::FrontendError),
     #[error("{file}: {error}")]
-    Graph { file: String, error: sgc_ir::IrError },
+    Graph {
+        file: String,
+        error: sgc_ir::IrError,
+    },
     #[error("{file}: {error}")]
     Pass {
         file: String,
@@ -118,7 +121,8 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     notes.extend(passes.iter().flat_map(|r| r.report.notes.iter().cloned()));
 
     let start = Instant::now();
-    let tflite = sgc_backends::write_tflite(&graph).map_err(|error| Error::Backend { file, error })?;
+    let tflite =
+        sgc_backends::write_tflite(&graph).map_err(|error| Error::Backend { file, error })?;
     Ok(Lowered {
         tflite,
         notes,
@@ -157,11 +161,13 @@ pub fn parse_input_shape(spec: &str) -> Result<(String, Vec<i64>), Error> {
         .ok_or_else(|| Error::Usage(format!("--inputs '{spec}': expected NAME=d0,d1,...")))?;
     let dims = dims
         .split(',')
-        .map(|d| match d.trim() {
-            "?" => Ok(-1),
-            d => d.parse::<i64>().ok().filter(|&v| v >= -1),
-        }
-        .ok_or_else(|| Error::Usage(format!("--inputs '{spec}': '{d}' is not a dimension"))))
+        .map(|d| {
+            match d.trim() {
+                "?" => Some(-1),
+                d => d.parse::<i64>().ok().filter(|&v| v >= -1),
+            }
+            .ok_or_else(|| Error::Usage(format!("--inputs '{spec}': '{d}' is not a dimension")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((name.to_string(), dims))
 }

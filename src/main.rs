@@ -8,7 +8,11 @@ use sgc::{lower, parse_input_shape, write_atomically, Error, LowerOptions};
 use sgc_passes::io::IoSpec;
 
 #[derive(Parser)]
-#[command(name = "sgc", version, about = "Compiles TensorFlow 1.x graphs (StyleGAN first) to TensorFlow Lite")]
+#[command(
+    name = "sgc",
+    version,
+    about = "Compiles TensorFlow 1.x graphs (StyleGAN first) to TensorFlow Lite"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -7,8 +7,8 @@ compared with TensorFlow's reference outputs saved beside the fixture graph.
 Usage:
     litert_run.py MODEL.tflite OUT_DIR [NAME=]INPUT.npy ...
 
-Inputs are matched to the model's `serving_default` signature by name (`NAME=file.npy`) or, without names,
-in the order of the subgraph's inputs. Each output is written to OUT_DIR/output_<i>.npy in the order of the
+The model runs through its `serving_default` signature. Inputs are matched by name (`NAME=file.npy`) or,
+without names, in the order of the subgraph's inputs. Each output is written to OUT_DIR/output_<i>.npy in the order of the
 subgraph's outputs, and OUT_DIR/outputs.json lists `{"name", "file", "shape", "dtype"}` per output together
 with the model's op histogram (`ops`), so that tests can check what the interpreter actually ran.
 
@@ -21,6 +21,12 @@ import os
 import sys
 
 import numpy as np
+
+
+def output_position(interp, detail):
+    """Where a signature output stands among the subgraph's outputs."""
+    indices = [d["index"] for d in interp.get_output_details()]
+    return indices.index(detail["index"]) if detail["index"] in indices else len(indices)
 
 
 def main(argv):
@@ -38,8 +44,6 @@ def main(argv):
         print(f"litert: cannot load {model_path}: {e}", file=sys.stderr)
         return 1
 
-    inputs = interp.get_input_details()
-    outputs = interp.get_output_details()
     named = {}
     positional = []
     for arg in input_args:
@@ -49,34 +53,32 @@ def main(argv):
         else:
             positional.append(np.load(arg))
 
-    sig_inputs = {}
+    # Run through the serving_default signature: inputs and outputs by the graph's own names.
     try:
-        sig = interp.get_signature_list().get("serving_default", {})
-        runner = interp.get_signature_runner("serving_default") if sig else None
-        if runner is not None:
-            sig_inputs = runner.get_input_details()
-    except Exception:
-        sig_inputs = {}
-
-    for i, detail in enumerate(inputs):
-        value = None
-        for name, d in sig_inputs.items():
-            if d["index"] == detail["index"] and name in named:
-                value = named[name]
-        if value is None and detail["name"] in named:
-            value = named[detail["name"]]
-        if value is None and i < len(positional):
+        runner = interp.get_signature_runner("serving_default")
+    except Exception as e:
+        print(f"litert: {model_path} has no serving_default signature: {e}", file=sys.stderr)
+        return 1
+    in_details = runner.get_input_details()
+    out_details = runner.get_output_details()
+    by_index = sorted(in_details.items(), key=lambda kv: kv[1]["index"])
+    feeds = {}
+    for i, (name, detail) in enumerate(by_index):
+        if name in named:
+            value = named[name]
+        elif i < len(positional):
             value = positional[i]
-        if value is None:
-            print(f"litert: no value given for input '{detail['name']}'", file=sys.stderr)
+        else:
+            print(f"litert: no value given for input '{name}'", file=sys.stderr)
             return 1
-        if list(value.shape) != list(detail["shape"]):
-            interp.resize_tensor_input(detail["index"], list(value.shape))
-            interp.allocate_tensors()
-        interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
+        feeds[name] = value.astype(detail["dtype"])
+    unknown = set(named) - set(in_details)
+    if unknown:
+        print(f"litert: the model has no input named {sorted(unknown)}", file=sys.stderr)
+        return 1
 
     try:
-        interp.invoke()
+        results = runner(**feeds)
     except Exception as e:
         print(f"litert: invoke failed on {model_path}: {e}", file=sys.stderr)
         return 1
@@ -84,12 +86,12 @@ def main(argv):
     ops = collections.Counter(op["op_name"] for op in interp._get_ops_details())
     os.makedirs(out_dir, exist_ok=True)
     listing = []
-    for i, detail in enumerate(outputs):
-        value = interp.get_tensor(detail["index"])
+    # Outputs in the order of the subgraph's outputs (tensor index order of the signature map).
+    for i, (name, _) in enumerate(sorted(out_details.items(), key=lambda kv: output_position(interp, kv[1]))):
+        value = results[name]
         file = f"output_{i}.npy"
         np.save(os.path.join(out_dir, file), value)
-        listing.append({"name": detail["name"], "file": file, "shape": list(value.shape),
-                        "dtype": str(value.dtype)})
+        listing.append({"name": name, "file": file, "shape": list(value.shape), "dtype": str(value.dtype)})
     with open(os.path.join(out_dir, "outputs.json"), "w") as f:
         json.dump({"outputs": listing, "ops": dict(sorted(ops.items()))}, f, indent=1)
     return 0

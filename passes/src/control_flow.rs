@@ -5,11 +5,13 @@
 //! taken branch is known at compile time. [`FoldSwitchMerge`] follows TensorFlow's executor semantics: the
 //! untaken output of a `Switch` is *dead*; an op with a dead data input, or a dead control input, is dead;
 //! a `Merge` forwards its one live input. Dead nodes are removed, each `Switch` is replaced by its data
-//! input and each `Merge` by its live input. Only then are control edges meaningless, and
+//! input and each `Merge` by its live input; nested conds are resolved outside in, folding between rounds.
+//! Only then are control edges meaningless, and
 //! [`DropControlEdges`] removes them (and the `NoOp`s that only grouped them).
 
 use sgc_ir::{Graph, IrError, NodeIndex, Op, Tensor, ValueRef};
 
+use crate::fold::Fold;
 use crate::{Pass, PassReport};
 
 pub struct FoldSwitchMerge;
@@ -24,103 +26,146 @@ impl Pass for FoldSwitchMerge {
     }
 
     fn run(&self, graph: &mut Graph) -> Result<PassReport, IrError> {
-        let order = graph.topo_order()?;
-        let bound = order.iter().map(|n| n.index() + 1).max().unwrap_or(0);
-        // dead[n]: the whole node is dead. Switch additionally has one dead port, in `taken`.
-        let mut dead = vec![false; bound];
-        let mut taken: Vec<Option<usize>> = vec![None; bound];
-        let port_dead = |dead: &[bool], taken: &[Option<usize>], v: ValueRef| {
-            dead[v.node.index()] || taken[v.node.index()].is_some_and(|live| live != v.port)
-        };
-
-        let mut switches = 0;
-        for &n in &order {
-            let inputs = graph.inputs(n);
-            let node = graph.node(n);
-            if node.op == Op::Merge {
-                dead[n.index()] = inputs.iter().all(|&v| port_dead(&dead, &taken, v));
-                continue;
+        // A nested cond's predicate is computed inside the outer cond's branch (its operands arrive
+        // through the outer Switch), so it becomes constant only once the outer cond is resolved and
+        // the branch folded: resolve and fold in turns until nothing changes.
+        let mut total = Resolved::default();
+        loop {
+            Fold.run(graph)?;
+            let step = resolve_once(graph)?;
+            if step == Resolved::default() {
+                break;
             }
-            dead[n.index()] = inputs.iter().any(|&v| port_dead(&dead, &taken, v))
-                || graph.control_inputs(n).iter().any(|c| dead[c.index()]);
-            if node.op == Op::Switch && !dead[n.index()] {
-                switches += 1;
-                taken[n.index()] = Some(usize::from(predicate(graph, n, &inputs)?));
-            }
+            total.switches += step.switches;
+            total.merges += step.merges;
+            total.removed += step.removed;
         }
-
-        // Decide every live Merge before the graph changes.
-        let mut merges = Vec::new();
-        for &n in &order {
-            if graph.node(n).op != Op::Merge || dead[n.index()] {
-                continue;
-            }
-            let live: Vec<(usize, ValueRef)> = graph
-                .inputs(n)
-                .into_iter()
-                .enumerate()
-                .filter(|&(_, v)| !port_dead(&dead, &taken, v))
-                .collect();
-            match live.as_slice() {
-                [(index, value)] => merges.push((n, *index, *value)),
-                _ => {
+        for n in graph.node_indices() {
+            match graph.node(n).op {
+                Op::Switch => {
+                    predicate(graph, n, &graph.inputs(n))?;
+                }
+                Op::Merge => {
                     return Err(IrError::node(
                         &graph.node(n).name,
-                        format!(
-                            "Merge has {} live inputs: its branches do not depend on a constant predicate",
-                            live.len()
-                        ),
+                        "Merge has several live inputs: its branches do not depend on a constant predicate",
                     ))
                 }
+                _ => {}
             }
         }
-        for o in &graph.outputs {
-            if port_dead(&dead, &taken, o.value) {
-                return Err(IrError::node(
-                    &o.name,
-                    "output is in a branch that is never taken (its value is dead)",
-                ));
-            }
-        }
-
-        let doomed: Vec<NodeIndex> = order.iter().copied().filter(|n| dead[n.index()]).collect();
-        for &n in &doomed {
-            graph.remove(n);
-        }
-        for &(n, index, value) in &merges {
-            graph.replace_uses(ValueRef::new(n, 0), value);
-            let value_index = ValueRef::new(n, 1);
-            if graph.is_used(value_index) {
-                let name = graph.unique_name(&format!("{}/value_index", graph.node(n).name));
-                let c = graph.add_const(name, Tensor::scalar(index as i32));
-                graph.replace_uses(value_index, c.into());
-            }
-            graph.remove(n);
-        }
-        for &n in &order {
-            let Some(live) = taken[n.index()] else { continue };
-            let data = graph.inputs(n)[0];
-            graph.replace_uses(ValueRef::new(n, live), data);
-            graph.remove(n);
-        }
-
-        let mut report = PassReport::changed(doomed.len() + merges.len() + switches);
-        if switches > 0 {
+        let mut report = PassReport::changed(total.switches + total.merges + total.removed);
+        if total.switches > 0 {
             report.notes.push(format!(
-                "{switches} Switch and {} Merge resolved, {} nodes of untaken branches removed",
-                merges.len(),
-                doomed.len()
+                "{} Switch and {} Merge resolved, {} nodes of untaken branches removed",
+                total.switches, total.merges, total.removed
             ));
         }
         Ok(report)
     }
 }
 
+#[derive(Debug, Default, PartialEq)]
+struct Resolved {
+    switches: usize,
+    merges: usize,
+    removed: usize,
+}
+
+/// Resolves every `Switch` whose predicate is constant now, removes what that makes dead, and resolves
+/// every `Merge` left with one live input. A `Switch` with an unknown predicate keeps both outputs live.
+fn resolve_once(graph: &mut Graph) -> Result<Resolved, IrError> {
+    let order = graph.topo_order()?;
+    let bound = order.iter().map(|n| n.index() + 1).max().unwrap_or(0);
+    // dead[n]: the whole node is dead. A resolved Switch has its live port in `taken`.
+    let mut dead = vec![false; bound];
+    let mut taken: Vec<Option<usize>> = vec![None; bound];
+    let port_dead = |dead: &[bool], taken: &[Option<usize>], v: ValueRef| {
+        dead[v.node.index()] || taken[v.node.index()].is_some_and(|live| live != v.port)
+    };
+
+    for &n in &order {
+        let inputs = graph.inputs(n);
+        let node = graph.node(n);
+        if node.op == Op::Merge {
+            dead[n.index()] = inputs.iter().all(|&v| port_dead(&dead, &taken, v));
+            continue;
+        }
+        dead[n.index()] = inputs.iter().any(|&v| port_dead(&dead, &taken, v))
+            || graph.control_inputs(n).iter().any(|c| dead[c.index()]);
+        if node.op == Op::Switch && !dead[n.index()] {
+            if let Some(&pred) = inputs.get(1) {
+                if graph.const_value(pred).is_some() {
+                    taken[n.index()] = Some(usize::from(predicate(graph, n, &inputs)?));
+                }
+            }
+        }
+    }
+
+    // Decide every Merge before the graph changes.
+    let mut merges = Vec::new();
+    for &n in &order {
+        if graph.node(n).op != Op::Merge || dead[n.index()] {
+            continue;
+        }
+        let live: Vec<(usize, ValueRef)> = graph
+            .inputs(n)
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, v)| !port_dead(&dead, &taken, v))
+            .collect();
+        if let [(index, value)] = live.as_slice() {
+            merges.push((n, *index, *value));
+        }
+    }
+    for o in &graph.outputs {
+        if port_dead(&dead, &taken, o.value) {
+            return Err(IrError::node(
+                &o.name,
+                "output is in a branch that is never taken (its value is dead)",
+            ));
+        }
+    }
+
+    let doomed: Vec<NodeIndex> = order.iter().copied().filter(|n| dead[n.index()]).collect();
+    for &n in &doomed {
+        graph.remove(n);
+    }
+    for &(n, index, value) in &merges {
+        graph.replace_uses(ValueRef::new(n, 0), value);
+        let value_index = ValueRef::new(n, 1);
+        if graph.is_used(value_index) {
+            let name = graph.unique_name(&format!("{}/value_index", graph.node(n).name));
+            let c = graph.add_const(name, Tensor::scalar(index as i32));
+            graph.replace_uses(value_index, c.into());
+        }
+        graph.remove(n);
+    }
+    let mut switches = 0;
+    for &n in &order {
+        let Some(live) = taken[n.index()] else {
+            continue;
+        };
+        let data = graph.inputs(n)[0];
+        graph.replace_uses(ValueRef::new(n, live), data);
+        graph.remove(n);
+        switches += 1;
+    }
+    Ok(Resolved {
+        switches,
+        merges: merges.len(),
+        removed: doomed.len(),
+    })
+}
+
 /// The constant predicate of a live `Switch`.
 fn predicate(graph: &Graph, n: NodeIndex, inputs: &[ValueRef]) -> Result<bool, IrError> {
     let name = &graph.node(n).name;
     let [_, pred] = inputs else {
-        return Err(IrError::node(name, "Switch needs 2 inputs (data, predicate)"));
+        return Err(IrError::node(
+            name,
+            "Switch needs 2 inputs (data, predicate)",
+        ));
     };
     let value = graph.const_value(*pred).ok_or_else(|| {
         IrError::node(
@@ -243,7 +288,10 @@ mod tests {
         let p = g.find("pred").unwrap();
         g.replace_uses(p.into(), x.into());
         let err = FoldSwitchMerge.run(&mut g).unwrap_err().to_string();
-        assert!(err.contains("cond/Switch") && err.contains("not a constant"), "{err}");
+        assert!(
+            err.contains("cond/Switch") && err.contains("not a constant"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,7 +16,14 @@ impl Pass for DeadCode {
     }
 
     fn run(&self, graph: &mut Graph) -> Result<PassReport, IrError> {
-        let mut live = vec![false; graph.node_indices().map(|n| n.index() + 1).max().unwrap_or(0)];
+        let mut live = vec![
+            false;
+            graph
+                .node_indices()
+                .map(|n| n.index() + 1)
+                .max()
+                .unwrap_or(0)
+        ];
         let mut stack: Vec<_> = graph.outputs.iter().map(|o| o.value.node).collect();
         // Inputs stay: they are the model's signature even when an output ignores them.
         stack.extend(graph.inputs.iter().copied());

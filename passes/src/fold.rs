@@ -10,7 +10,9 @@
 //! kept as an op on constant inputs. Ops that reshape, slice, pad or transpose weights are folded.
 //! Random ops, `Switch` and `Merge` are never folded here (see [`crate::control_flow`]).
 
-use sgc_ir::{interp, shape, Attr, DType, Graph, IrError, NodeIndex, Op, Tensor, ValueInfo, ValueRef};
+use sgc_ir::{
+    interp, shape, Attr, DType, Graph, IrError, NodeIndex, Op, Tensor, ValueInfo, ValueRef,
+};
 
 use crate::{Pass, PassReport};
 
@@ -51,7 +53,8 @@ impl Pass for Fold {
                 }
             }
             let infos: Vec<ValueInfo> = inputs.iter().map(|&v| graph.info(v).clone()).collect();
-            let consts: Vec<Option<&Tensor>> = inputs.iter().map(|&v| graph.const_value(v)).collect();
+            let consts: Vec<Option<&Tensor>> =
+                inputs.iter().map(|&v| graph.const_value(v)).collect();
             let outputs = shape::infer(graph.node(n), &infos, &consts)?;
             graph.node_mut(n).outputs = outputs;
         }
@@ -65,7 +68,11 @@ impl Pass for Fold {
 }
 
 /// The node's output values when they can be computed at compile time.
-fn evaluate(graph: &Graph, n: NodeIndex, inputs: &[ValueRef]) -> Result<Option<Vec<Tensor>>, IrError> {
+fn evaluate(
+    graph: &Graph,
+    n: NodeIndex,
+    inputs: &[ValueRef],
+) -> Result<Option<Vec<Tensor>>, IrError> {
     let node = graph.node(n);
     if node.op.is_random() || matches!(node.op, Op::Switch | Op::Merge | Op::Other(_)) {
         return Ok(None);
@@ -75,12 +82,17 @@ fn evaluate(graph: &Graph, n: NodeIndex, inputs: &[ValueRef]) -> Result<Option<V
             return Ok(None);
         };
         let out = match node.attrs.dtype("out_type").unwrap_or(DType::I32) {
-            DType::I64 => Tensor::from_vec(vec![dims.len()], dims.iter().map(|&d| d as i64).collect()),
+            DType::I64 => {
+                Tensor::from_vec(vec![dims.len()], dims.iter().map(|&d| d as i64).collect())
+            }
             _ => Tensor::from_vec(vec![dims.len()], dims.iter().map(|&d| d as i32).collect()),
         };
         return Ok(Some(vec![out]));
     }
-    let consts: Option<Vec<Tensor>> = inputs.iter().map(|&v| graph.const_value(v).cloned()).collect();
+    let consts: Option<Vec<Tensor>> = inputs
+        .iter()
+        .map(|&v| graph.const_value(v).cloned())
+        .collect();
     match consts {
         Some(values) => interp::eval(node, &values).map(Some),
         None => Ok(None),
@@ -93,7 +105,13 @@ fn grows_by_broadcast(graph: &Graph, n: NodeIndex, inputs: &[ValueRef], values: 
     let broadcasts = op.is_binary_elementwise()
         || matches!(
             op,
-            Op::Select | Op::SelectV2 | Op::ClipByValue | Op::Tile | Op::BroadcastTo | Op::Fill | Op::AddN
+            Op::Select
+                | Op::SelectV2
+                | Op::ClipByValue
+                | Op::Tile
+                | Op::BroadcastTo
+                | Op::Fill
+                | Op::AddN
         );
     if !broadcasts {
         return false;
@@ -109,7 +127,12 @@ fn grows_by_broadcast(graph: &Graph, n: NodeIndex, inputs: &[ValueRef], values: 
 /// Turns `n` into a `Const` for port 0 (keeping its name) and adds one for every other used port. The
 /// control inputs of `n` and of its constant operands carry over, so that a constant inside a `tf.cond`
 /// branch stays as dead as the branch until the control-flow pass resolves it.
-fn replace_with_constants(graph: &mut Graph, n: NodeIndex, inputs: &[ValueRef], values: Vec<Tensor>) {
+fn replace_with_constants(
+    graph: &mut Graph,
+    n: NodeIndex,
+    inputs: &[ValueRef],
+    values: Vec<Tensor>,
+) {
     let mut controls = graph.control_inputs(n);
     for v in inputs {
         controls.extend(graph.control_inputs(v.node));
@@ -185,11 +208,17 @@ mod tests {
 
         Fold.run(&mut g).unwrap();
         assert_eq!(
-            g.const_value(scaled.into()).unwrap().to_vec::<f32>().unwrap(),
+            g.const_value(scaled.into())
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
             vec![0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
         );
         assert_eq!(g.info(mm.into()).shape, Some(vec![1, 2]));
-        assert_eq!(g.const_value(shape.into()).unwrap().to_i64s().unwrap(), vec![1, 2]);
+        assert_eq!(
+            g.const_value(shape.into()).unwrap().to_i64s().unwrap(),
+            vec![1, 2]
+        );
     }
 
     #[test]
@@ -227,6 +256,9 @@ mod tests {
         let v = g.add(Node::new("G/weight", Op::VariableV2));
         output(&mut g, v);
         let err = Fold.run(&mut g).unwrap_err().to_string();
-        assert!(err.contains("'G/weight'") && err.contains("not frozen"), "{err}");
+        assert!(
+            err.contains("'G/weight'") && err.contains("not frozen"),
+            "{err}"
+        );
     }
 }

@@ -76,7 +76,8 @@ mod tests {
         let mut g = Graph::new();
         let var = g.add_const("lod", Tensor::scalar(0.0f32));
         let val = g.add_const("lod_in", Tensor::scalar(1.0f32));
-        let assign = g.add(Node::new("assign", Op::Assign).with_attr("use_locking", Attr::Bool(true)));
+        let assign =
+            g.add(Node::new("assign", Op::Assign).with_attr("use_locking", Attr::Bool(true)));
         g.connect(var.into(), assign, 0);
         g.connect(val.into(), assign, 1);
         let sub = g.add(Node::new("sub", Op::AssignSub).with_attr("use_locking", Attr::Bool(true)));

@@ -26,9 +26,12 @@ impl Pass for RemoveIdentity {
             if !(op.is_identity_like() || *op == Op::IdentityN) {
                 continue;
             }
-            if !graph.control_inputs(n).is_empty() || !graph.successors(n).iter().all(|&s| {
-                graph.inputs(s).iter().any(|v| v.node == n)
-            }) {
+            if !graph.control_inputs(n).is_empty()
+                || !graph
+                    .successors(n)
+                    .iter()
+                    .all(|&s| graph.inputs(s).iter().any(|v| v.node == n))
+            {
                 // Still part of a control dependency: leave it to the control-flow passes.
                 continue;
             }
@@ -37,7 +40,12 @@ impl Pass for RemoveIdentity {
             if inputs.len() < ports {
                 return Err(IrError::node(
                     &graph.node(n).name,
-                    format!("{} has {} outputs but {} inputs", graph.node(n).op, ports, inputs.len()),
+                    format!(
+                        "{} has {} outputs but {} inputs",
+                        graph.node(n).op,
+                        ports,
+                        inputs.len()
+                    ),
                 ));
             }
             for (port, &input) in inputs.iter().enumerate().take(ports) {

@@ -18,7 +18,10 @@ pub fn select_io(graph: &mut Graph, spec: &IoSpec) -> Result<Vec<String>, IrErro
     graph.outputs = if spec.outputs.is_empty() {
         let sinks = sinks(graph);
         if sinks.is_empty() {
-            return Err(IrError::node("<graph>", "graph has no output: it has no sink node"));
+            return Err(IrError::node(
+                "<graph>",
+                "graph has no output: it has no sink node",
+            ));
         }
         let names: Vec<_> = sinks.iter().map(|o| o.name.clone()).collect();
         notes.push(format!("outputs (graph sinks): {}", names.join(", ")));
@@ -58,7 +61,9 @@ pub fn select_io(graph: &mut Graph, spec: &IoSpec) -> Result<Vec<String>, IrErro
         if let Some(k) = shape.iter().position(|&d| d < 0) {
             return Err(IrError::node(
                 &node.name,
-                format!("input dimension {k} is unknown: give its shape with --inputs NAME=d0,d1,..."),
+                format!(
+                    "input dimension {k} is unknown: give its shape with --inputs NAME=d0,d1,..."
+                ),
             ));
         }
     }
@@ -162,6 +167,9 @@ mod tests {
             input_shapes: vec![("z".into(), vec![1])],
             ..Default::default()
         };
-        assert!(select_io(&mut g, &spec).unwrap_err().to_string().contains("'z'"));
+        assert!(select_io(&mut g, &spec)
+            .unwrap_err()
+            .to_string()
+            .contains("'z'"));
     }
 }

@@ -53,13 +53,19 @@ fn rewrite(graph: &mut Graph, n: NodeIndex) -> Result<(), IrError> {
     let slot = data_input_slot(&graph.node(n).op).expect("filtered");
     let mut inputs = graph.inputs(n);
     let Some(&data) = inputs.get(slot) else {
-        return Err(IrError::node(&name, format!("expected an input at slot {slot}")));
+        return Err(IrError::node(
+            &name,
+            format!("expected an input at slot {slot}"),
+        ));
     };
 
     inputs[slot] = transpose(graph, data, &format!("{name}/to_nhwc"), TO_NHWC).into();
     if graph.node(n).op == Op::Conv2DBackpropInput {
         let sizes = graph.const_value(inputs[0]).ok_or_else(|| {
-            IrError::node(&name, "input_sizes is not a constant: cannot change its layout")
+            IrError::node(
+                &name,
+                "input_sizes is not a constant: cannot change its layout",
+            )
         })?;
         let nchw = sizes.to_i64s().map_err(|e| IrError::node(&name, e))?;
         let nhwc: Vec<i32> = TO_NHWC.iter().map(|&i| nchw[i as usize] as i32).collect();
@@ -107,7 +113,10 @@ fn permute(values: &[i64], group: usize) -> Vec<i64> {
 
 fn transpose(graph: &mut Graph, input: ValueRef, name: &str, perm: [i32; 4]) -> NodeIndex {
     let name = graph.unique_name(name);
-    let p = graph.add_const(format!("{name}/perm"), Tensor::from_vec(vec![4], perm.to_vec()));
+    let p = graph.add_const(
+        format!("{name}/perm"),
+        Tensor::from_vec(vec![4], perm.to_vec()),
+    );
     let t = graph.add(Node::new(name, Op::Transpose));
     graph.connect(input, t, 0);
     graph.connect(p.into(), t, 1);

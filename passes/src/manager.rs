@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn unknown_pass_is_an_error_listing_known_ones() {
         let err = PassManager::from_names(&["nope"]).err().unwrap();
-        assert!(err.contains("unknown pass 'nope'") && err.contains("fold"), "{err}");
+        assert!(
+            err.contains("unknown pass 'nope'") && err.contains("fold"),
+            "{err}"
+        );
         assert_eq!(lower_pipeline().names()[0], "freeze-fixes");
     }
 }
