@@ -357,6 +357,20 @@ fn range_lengths_and_values() {
         ],
     );
     assert_eq!(fl.shape(), &[3]);
+    // Float ranges are start + i * delta (not accumulated): exact multiples of 0.1f.
+    let tenth = ev1(
+        Op::Range,
+        &[],
+        &[
+            Tensor::scalar(0.0f32),
+            Tensor::scalar(1.0f32),
+            Tensor::scalar(0.1f32),
+        ],
+    );
+    assert_eq!(
+        vals(&tenth),
+        (0..10).map(|i| i as f32 * 0.1).collect::<Vec<_>>()
+    );
     assert!(eval(
         &node(Op::Range, &[]),
         &[
