@@ -118,7 +118,16 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
         return Err(e);
     }
     let passes_time = start.elapsed();
-    notes.extend(passes.iter().flat_map(|r| r.report.notes.iter().cloned()));
+    // A pass that runs several times (fold) reports on the graph each time: keep its last word.
+    let mut seen = Vec::new();
+    let mut pass_notes: Vec<String> = Vec::new();
+    for run in passes.iter().rev() {
+        if !seen.contains(&run.pass) {
+            seen.push(run.pass);
+            pass_notes.extend(run.report.notes.iter().rev().cloned());
+        }
+    }
+    notes.extend(pass_notes.into_iter().rev());
 
     let start = Instant::now();
     let tflite =
