@@ -19,7 +19,12 @@ fn stderr(o: &Output) -> String {
 fn expect_failure(input: &Path, extra: &[&str], expected: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.tflite");
-    let mut args = vec!["lower", input.to_str().unwrap(), "-o", out.to_str().unwrap()];
+    let mut args = vec![
+        "lower",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let o = sgc(&args);
     let err = stderr(&o);
@@ -52,7 +57,11 @@ node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } 
 
 #[test]
 fn missing_file() {
-    expect_failure(Path::new("/nonexistent/graph.pb"), &[], &["/nonexistent/graph.pb"]);
+    expect_failure(
+        Path::new("/nonexistent/graph.pb"),
+        &[],
+        &["/nonexistent/graph.pb"],
+    );
 }
 
 #[test]
@@ -68,14 +77,23 @@ fn truncated_and_corrupt_pb() {
         corrupt[i] ^= 0x5a;
     }
     let p = write(dir.path(), "corrupt.pb", &corrupt);
-    let o = sgc(&["lower", p.to_str().unwrap(), "-o", dir.path().join("o.tflite").to_str().unwrap()]);
+    let o = sgc(&[
+        "lower",
+        p.to_str().unwrap(),
+        "-o",
+        dir.path().join("o.tflite").to_str().unwrap(),
+    ]);
     assert_ne!(o.status.code(), Some(0));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
 
 #[test]
 fn unknown_output_name() {
-    expect_failure(&example(), &["--outputs", "no/such/node"], &["no/such/node"]);
+    expect_failure(
+        &example(),
+        &["--outputs", "no/such/node"],
+        &["no/such/node"],
+    );
 }
 
 #[test]
@@ -117,7 +135,14 @@ fn failure_keeps_an_existing_output_untouched() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let o = sgc(&["lower", example().to_str().unwrap(), "-o", "x.tflite", "--inputs", "bad"]);
+    let o = sgc(&[
+        "lower",
+        example().to_str().unwrap(),
+        "-o",
+        "x.tflite",
+        "--inputs",
+        "bad",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = sgc(&["lower"]);
     assert_eq!(o.status.code(), Some(2));
@@ -127,11 +152,20 @@ fn usage_errors_exit_2() {
 fn lowers_the_bundled_example_and_lists_passes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.tflite");
-    let o = sgc(&["lower", example().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let o = sgc(&[
+        "lower",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!(&bytes[4..8], b"TFL3");
-    assert!(stderr(&o).contains("batch dimension set to 1"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("batch dimension set to 1"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = sgc(&["passes"]);
     assert!(o.status.success());
@@ -147,7 +181,12 @@ fn same_input_gives_identical_bytes() {
     let a = dir.path().join("a.tflite");
     let b = dir.path().join("b.tflite");
     for out in [&a, &b] {
-        let o = sgc(&["lower", example().to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        let o = sgc(&[
+            "lower",
+            example().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());

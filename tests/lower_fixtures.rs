@@ -48,7 +48,11 @@ fn check(name: &str) {
     let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
     select_io(&mut imported, &io_spec(&f)).expect("fixture io");
     for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
-        assert_close(&format!("{name} {out}: interpreter, imported graph"), &got, want);
+        assert_close(
+            &format!("{name} {out}: interpreter, imported graph"),
+            &got,
+            want,
+        );
     }
 
     // 2. sgc lower, as the command line runs it.
@@ -58,7 +62,11 @@ fn check(name: &str) {
     };
     let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
     for ((out, want), got) in reference.iter().zip(interpret(&lowered.graph, &f)) {
-        assert_close(&format!("{name} {out}: interpreter, lowered graph"), &got, want);
+        assert_close(
+            &format!("{name} {out}: interpreter, lowered graph"),
+            &got,
+            want,
+        );
     }
 
     // 3. The .tflite in LiteRT.

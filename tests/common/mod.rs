@@ -105,10 +105,9 @@ pub fn run_litert(model: &Path, inputs: &[(String, PathBuf)]) -> (Vec<Tensor>, s
         model.display(),
         String::from_utf8_lossy(&result.stderr)
     );
-    let listing: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("outputs.json")).unwrap(),
-    )
-    .unwrap();
+    let listing: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("outputs.json")).unwrap())
+            .unwrap();
     let outputs = listing["outputs"]
         .as_array()
         .unwrap()

@@ -22,7 +22,8 @@ pub fn parse(data: &[u8]) -> Result<Tensor, String> {
         ),
         v => return Err(format!("unsupported .npy version {v}")),
     };
-    let header = std::str::from_utf8(&data[start..start + header_len]).map_err(|e| e.to_string())?;
+    let header =
+        std::str::from_utf8(&data[start..start + header_len]).map_err(|e| e.to_string())?;
     let field = |key: &str| -> Result<&str, String> {
         let at = header
             .find(&format!("'{key}'"))
