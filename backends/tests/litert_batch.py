@@ -6,7 +6,9 @@ Usage: litert_batch.py MANIFEST.json RESULT.json
 MANIFEST is a list of cases `{"model", "inputs": {name: {"shape", "data"}}, "outputs": [names], "tf"}`.
 Each model runs through its `serving_default` signature; float32 inputs. When `tf` is a Python expression
 (over the input names, `tf` and `np`) and TensorFlow imports, it is evaluated as an independent reference.
-RESULT is a list of `{"outputs": [{"shape", "data"}], "tf": [[...]] | null, "error": str | null}`.
+RESULT is `{"tensorflow": version | null, "cases": [...]}`, one case per manifest entry:
+`{"outputs": [{"shape", "data"}] | null, "tf": [{"shape", "data"}] | null, "error": str | null,
+"tf_error": str | null}`.
 """
 import json
 import sys
@@ -29,7 +31,7 @@ def main(manifest, result):
     cases = json.load(open(manifest))
     out = []
     for case in cases:
-        res = {"outputs": None, "tf": None, "error": None}
+        res = {"outputs": None, "tf": None, "error": None, "tf_error": None}
         feeds = {k: np.array(v["data"], dtype=np.float32).reshape(v["shape"])
                  for k, v in case["inputs"].items()}
         try:
@@ -42,12 +44,16 @@ def main(manifest, result):
         if case.get("tf") and tf is not None:
             env = dict(feeds)
             env.update(tf=tf, np=np)
-            r = eval(case["tf"], env)
-            if not isinstance(r, (list, tuple)):
-                r = [r]
-            res["tf"] = [flat(np.asarray(x)) for x in r]
+            try:
+                r = eval(case["tf"], env)
+                if not isinstance(r, (list, tuple)):
+                    r = [r]
+                res["tf"] = [flat(np.asarray(x)) for x in r]
+            except Exception as e:
+                res["tf_error"] = f"{type(e).__name__}: {e}"
         out.append(res)
-    json.dump(out, open(result, "w"))
+    version = tf.__version__ if tf is not None else None
+    json.dump({"tensorflow": version, "cases": out}, open(result, "w"))
 
 
 if __name__ == "__main__":
