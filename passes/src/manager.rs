@@ -1,7 +1,9 @@
 //! The pass manager: runs passes in order, reports what each did, and can hand the IR to a callback after
 //! any pass (the `--dump-after` of the command line).
 
-use sgc_ir::Graph;
+use std::collections::{HashMap, HashSet};
+
+use sgc_ir::{Graph, Op};
 
 use crate::{control_flow, dce, fold, freeze, identity, layout, Pass, PassError, PassReport};
 
@@ -47,6 +49,70 @@ pub struct PassRun {
     pub pass: &'static str,
     pub report: PassReport,
     pub nodes_after: usize,
+    /// Which nodes the pass removed, folded, retyped or added (by name).
+    pub provenance: Provenance,
+    /// Set only by [`PassManager::run_keep_going`]: the pass failed, and later passes ran on the graph as
+    /// this one left it.
+    pub error: Option<PassError>,
+}
+
+/// What one pass did to individual nodes, from a name → op snapshot taken before it ran (a generic diff:
+/// passes need not report it themselves). Each list is in the graph's node order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Provenance {
+    /// Nodes that no longer exist.
+    pub removed: Vec<String>,
+    /// Nodes that became a `Const` (folded), keeping their name.
+    pub constified: Vec<String>,
+    /// Nodes whose op changed to something other than `Const`: `(name, before, after)`.
+    pub retyped: Vec<(String, Op, Op)>,
+    /// Nodes that did not exist before, with their op.
+    pub added: Vec<(String, Op)>,
+}
+
+impl Provenance {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty()
+            && self.constified.is_empty()
+            && self.retyped.is_empty()
+            && self.added.is_empty()
+    }
+}
+
+/// The name and op of every node, in node order.
+fn snapshot(graph: &Graph) -> Vec<(String, Op)> {
+    graph
+        .node_indices()
+        .map(|n| {
+            let node = graph.node(n);
+            (node.name.clone(), node.op.clone())
+        })
+        .collect()
+}
+
+/// The difference between a snapshot and the graph now.
+fn diff(before: &[(String, Op)], graph: &Graph) -> Provenance {
+    let old: HashMap<&str, &Op> = before.iter().map(|(n, op)| (n.as_str(), op)).collect();
+    let mut now: HashSet<&str> = HashSet::with_capacity(graph.node_count());
+    let mut p = Provenance::default();
+    for n in graph.node_indices() {
+        let node = graph.node(n);
+        now.insert(&node.name);
+        match old.get(node.name.as_str()) {
+            None => p.added.push((node.name.clone(), node.op.clone())),
+            Some(&op) if *op == node.op => {}
+            Some(_) if node.op == Op::Const => p.constified.push(node.name.clone()),
+            Some(&op) => p
+                .retyped
+                .push((node.name.clone(), op.clone(), node.op.clone())),
+        }
+    }
+    p.removed = before
+        .iter()
+        .filter(|(n, _)| !now.contains(n.as_str()))
+        .map(|(n, _)| n.clone())
+        .collect();
+    p
 }
 
 impl PassManager {
@@ -71,26 +137,65 @@ impl PassManager {
         self.passes.iter().map(|p| p.name()).collect()
     }
 
-    /// Runs every pass; `after` sees the graph after each one.
+    /// Runs every pass; `after` sees the graph after each one. Stops at the first failure.
     pub fn run(
         &self,
         graph: &mut Graph,
-        mut after: impl FnMut(&str, &Graph),
+        after: impl FnMut(&str, &Graph),
     ) -> Result<Vec<PassRun>, PassError> {
+        let mut runs = self.run_inner(graph, after, false);
+        match runs.last_mut().and_then(|r| r.error.take()) {
+            Some(e) => Err(e),
+            None => Ok(runs),
+        }
+    }
+
+    /// Runs every pass even when some fail (for reports that must say what blocks): a failed pass's run
+    /// carries its error, and the next pass sees the graph as the failed one left it (passes only change
+    /// the graph through its API, so it stays a well-formed graph).
+    pub fn run_keep_going(
+        &self,
+        graph: &mut Graph,
+        after: impl FnMut(&str, &Graph),
+    ) -> Vec<PassRun> {
+        self.run_inner(graph, after, true)
+    }
+
+    fn run_inner(
+        &self,
+        graph: &mut Graph,
+        mut after: impl FnMut(&str, &Graph),
+        keep_going: bool,
+    ) -> Vec<PassRun> {
         let mut runs = Vec::new();
         for pass in &self.passes {
-            let report = pass.run(graph).map_err(|error| PassError {
-                pass: pass.name(),
-                error,
-            })?;
-            after(pass.name(), graph);
+            let before = snapshot(graph);
+            let (report, error) = match pass.run(graph) {
+                Ok(report) => (report, None),
+                Err(error) => (
+                    PassReport::default(),
+                    Some(PassError {
+                        pass: pass.name(),
+                        error,
+                    }),
+                ),
+            };
+            let failed = error.is_some();
+            if !failed {
+                after(pass.name(), graph);
+            }
             runs.push(PassRun {
                 pass: pass.name(),
                 report,
                 nodes_after: graph.node_count(),
+                provenance: diff(&before, graph),
+                error,
             });
+            if failed && !keep_going {
+                break;
+            }
         }
-        Ok(runs)
+        runs
     }
 }
 
@@ -106,6 +211,57 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), passes.len());
         assert!(passes.iter().all(|p| !p.description().is_empty()));
+    }
+
+    #[test]
+    fn provenance_names_removed_folded_retyped_and_added_nodes() {
+        use sgc_ir::{DType, Node, Output, Tensor, ValueInfo};
+        let mut g = Graph::new();
+        let mut x = Node::new("x", Op::Placeholder);
+        x.outputs = vec![ValueInfo::new(DType::F32, vec![1, 2])];
+        let x = g.add(x);
+        g.inputs.push(x);
+        let r = g.add(Node::new("r", Op::RefIdentity));
+        g.connect(x.into(), r, 0);
+        let c = g.add_const("c", Tensor::scalar(2.0f32));
+        let k = g.add(Node::new("k", Op::Mul));
+        g.connect(c.into(), k, 0);
+        g.connect(c.into(), k, 1);
+        let y = g.add(Node::new("y", Op::Mul));
+        g.connect(r.into(), y, 0);
+        g.connect(k.into(), y, 1);
+        let dead = g.add(Node::new("dead", Op::Neg));
+        g.connect(x.into(), dead, 0);
+        g.outputs.push(Output {
+            name: "y".into(),
+            value: y.into(),
+        });
+        let runs = PassManager::from_names(&["freeze-fixes", "dce", "fold"])
+            .unwrap()
+            .run(&mut g, |_, _| {})
+            .unwrap();
+        let p: Vec<&Provenance> = runs.iter().map(|r| &r.provenance).collect();
+        assert_eq!(
+            p[0].retyped,
+            vec![("r".to_string(), Op::RefIdentity, Op::Identity)]
+        );
+        assert_eq!(p[1].removed, vec!["dead".to_string()]);
+        assert_eq!(p[2].constified, vec!["k".to_string()]);
+        assert!(p.iter().all(|p| p.added.is_empty()));
+        assert!(runs.iter().all(|r| r.error.is_none()));
+    }
+
+    #[test]
+    fn keep_going_records_the_failure_and_runs_the_rest() {
+        use sgc_ir::Node;
+        let mut g = Graph::new();
+        g.add(Node::new("v", Op::VariableV2));
+        let m = PassManager::from_names(&["fold", "dce"]).unwrap();
+        let err = m.run(&mut g.clone(), |_, _| {}).unwrap_err();
+        assert_eq!(err.pass, "fold");
+        let runs = m.run_keep_going(&mut g, |_, _| {});
+        assert_eq!(runs.len(), 2);
+        assert!(runs[0].error.is_some() && runs[1].error.is_none());
     }
 
     #[test]
