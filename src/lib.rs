@@ -67,14 +67,41 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for usage errors, 1 for everything about the input.
+    /// The process exit code for this error: 2 for usage errors, 3 for an op sgc cannot lower (no TFLite
+    /// lowering and not made custom, or an op unknown to shape inference), 1 for everything else about the
+    /// input (unreadable, corrupt or invalid graph). See [`EXIT_CODES`].
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Backend {
+                error: sgc_backends::BackendError::NoLowering { .. },
+                ..
+            }
+            | Error::Pass {
+                error:
+                    sgc_passes::PassError {
+                        error: sgc_ir::IrError::UnknownOp { .. },
+                        ..
+                    },
+                ..
+            }
+            | Error::Graph {
+                error: sgc_ir::IrError::UnknownOp { .. },
+                ..
+            } => 3,
             _ => 1,
         }
     }
 }
+
+/// The exit codes of every `sgc` command, as `sgc --help` and the README list them.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  bad input: unreadable, corrupt or invalid graph (or a conversion error about it)
+  2  usage error: bad arguments or options
+  3  unsupported op: an op with no TFLite lowering that is not made custom
+     (`sgc report --fail-on` also exits 3 when an op has the named fate)";
 
 /// Loads `input`, runs the pipeline and writes TFLite bytes (in memory).
 pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
@@ -194,6 +221,40 @@ mod tests {
         assert_eq!(parse_input_shape("a/b=?,3").unwrap().1, vec![-1, 3]);
         assert!(parse_input_shape("x").is_err());
         assert!(parse_input_shape("x=1,a").is_err());
+    }
+
+    #[test]
+    fn unsupported_ops_exit_3_and_usage_2() {
+        let file = "g.pbtxt".to_string();
+        let backend = Error::Backend {
+            file: file.clone(),
+            error: sgc_backends::BackendError::NoLowering {
+                node: "y".into(),
+                op: "Frobnicate".into(),
+            },
+        };
+        let pass = Error::Pass {
+            file: file.clone(),
+            error: sgc_passes::PassError {
+                pass: "fold",
+                error: sgc_ir::IrError::UnknownOp {
+                    node: "y".into(),
+                    op: "Frobnicate".into(),
+                },
+            },
+        };
+        let shape = Error::Backend {
+            file: file.clone(),
+            error: sgc_backends::BackendError::Node {
+                node: "y".into(),
+                op: "Conv2D".into(),
+                reason: "value 'y' has no static shape".into(),
+            },
+        };
+        assert_eq!(backend.exit_code(), 3);
+        assert_eq!(pass.exit_code(), 3);
+        assert_eq!(shape.exit_code(), 1);
+        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use sgc_passes::io::IoSpec;
 #[command(
     name = "sgc",
     version,
-    about = "Compiles TensorFlow 1.x graphs (StyleGAN first) to TensorFlow Lite"
+    about = "Compiles TensorFlow 1.x graphs (StyleGAN first) to TensorFlow Lite",
+    after_help = sgc::EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]

@@ -15,8 +15,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Lowers `input` into a fresh directory and expects failure with every `expected` piece in the message.
+/// Lowers `input` into a fresh directory and expects failure (exit 1) with every `expected` piece in the
+/// message.
 fn expect_failure(input: &Path, extra: &[&str], expected: &[&str]) {
+    expect_failure_code(input, extra, expected, 1)
+}
+
+fn expect_failure_code(input: &Path, extra: &[&str], expected: &[&str], code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.tflite");
     let mut args = vec![
@@ -28,7 +33,7 @@ fn expect_failure(input: &Path, extra: &[&str], expected: &[&str]) {
     args.extend_from_slice(extra);
     let o = sgc(&args);
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "exit code; stderr: {err}");
+    assert_eq!(o.status.code(), Some(code), "exit code; stderr: {err}");
     assert!(!err.contains("panicked"), "panic: {err}");
     for piece in expected {
         assert!(err.contains(piece), "'{piece}' not in: {err}");
@@ -120,7 +125,17 @@ fn op_without_lowering() {
     let dir = tempfile::tempdir().unwrap();
     let text = format!("{NEG}node {{ name: \"y\" op: \"Frobnicate\" input: \"x\" }}");
     let p = write(dir.path(), "g.pbtxt", text.as_bytes());
-    expect_failure(&p, &[], &["g.pbtxt", "'y'", "Frobnicate"]);
+    expect_failure_code(&p, &[], &["g.pbtxt", "'y'", "Frobnicate"], 3);
+}
+
+#[test]
+fn help_lists_exit_codes() {
+    let o = sgc(&["--help"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    for piece in ["Exit codes", "usage error", "unsupported op"] {
+        assert!(out.contains(piece), "'{piece}' not in: {out}");
+    }
 }
 
 #[test]

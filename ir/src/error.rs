@@ -6,6 +6,11 @@ pub enum IrError {
     /// Something is wrong with one node: its inputs, attributes, shapes or values.
     #[error("node '{node}': {reason}")]
     Node { node: String, reason: String },
+    /// The node's op is one sgc does not know ([`crate::Op::Other`]): nothing can infer its types or
+    /// evaluate it. Kept apart from [`IrError::Node`] so that callers can tell an unsupported op (a
+    /// limitation) from a broken graph.
+    #[error("node '{node}': op {op} is unknown to sgc (shape inference does not support it)")]
+    UnknownOp { node: String, op: String },
     /// The graph has a cycle through the named node.
     #[error("graph has a cycle through node '{node}'")]
     Cycle { node: String },

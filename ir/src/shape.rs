@@ -25,6 +25,12 @@ pub fn infer(
     inputs: &[ValueInfo],
     consts: &[Option<&Tensor>],
 ) -> Result<Vec<ValueInfo>> {
+    if let Op::Other(op) = &node.op {
+        return Err(IrError::UnknownOp {
+            node: node.name.clone(),
+            op: op.clone(),
+        });
+    }
     let cx = Cx {
         a: &node.attrs,
         ins: inputs,
@@ -1874,7 +1880,10 @@ mod tests {
         let cast = n(Op::Cast, &[("DstT", Attr::Type(DType::U8))]);
         assert_eq!(one(&cast, &[v(f32i(&[-1]))]), vi(DType::U8, &[-1]));
         assert!(inf(&n(Op::Cast, &[]), &[v(f32i(&[1]))]).is_err());
-        assert!(inf(&n(Op::Other("Frob".into()), &[]), &[]).is_err());
+        assert!(matches!(
+            inf(&n(Op::Other("Frob".into()), &[]), &[]),
+            Err(IrError::UnknownOp { .. })
+        ));
         let e = inf(&n(Op::Const, &[]), &[]).unwrap_err();
         assert!(e.to_string().contains("node 'n'"), "{e}");
     }

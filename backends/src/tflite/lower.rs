@@ -810,7 +810,10 @@ impl<'g> Lowerer<'g> {
 
             // Extension point: ops without a builtin (CUSTOM ops with `OpCode::custom` and flexbuffer
             // options) are to be added here, each as its own arm. None exists yet.
-            _ => Err(self.err(n, "no TFLite lowering")),
+            _ => Err(BackendError::NoLowering {
+                node: node.name.clone(),
+                op: node.op.name().to_string(),
+            }),
         }
     }
 

@@ -29,6 +29,10 @@ pub enum BackendError {
         op: String,
         reason: String,
     },
+    /// The node's op has no TFLite lowering (and is not emitted as a custom op): an unsupported op, as
+    /// opposed to a node that could be lowered but for its shapes or attributes.
+    #[error("node '{node}' (op {op}): no TFLite lowering")]
+    NoLowering { node: String, op: String },
     /// A problem with the graph as a whole (its inputs, outputs, size).
     #[error("{0}")]
     Graph(String),
