@@ -72,6 +72,9 @@ Usage
 
 Each fixture is a directory with graph.pb (frozen GraphDef), meta.json (description, inputs, outputs, op
 histogram) and input_*.npy / output_*.npy. `mapping` also gets graph.pbtxt (text format of the same GraphDef).
+Progressive fixtures also get tap_<R>.npy: TF's value of the ToRGB tap at each lower resolution R at lod 0 (meta.json
+"taps"), the references of `sgc lower --resolution R`; generator_full_32 also gets the truncated dlatents and the
+image at psi 0.5 and psi 1 (meta.json "references").
 """
 
 import argparse
@@ -79,6 +82,7 @@ import collections
 import inspect
 import json
 import os
+import re
 import sys
 import time
 import zlib
@@ -556,7 +560,7 @@ def op_histogram(graph_def):
     return dict(sorted(collections.Counter(n.op for n in graph_def.node).items()))
 
 
-def save_fixture(out_dir, name, description, graph_def, inputs, outputs, pbtxt=False):
+def save_fixture(out_dir, name, description, graph_def, inputs, outputs, pbtxt=False, extras=None):
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
@@ -575,6 +579,13 @@ def save_fixture(out_dir, name, description, graph_def, inputs, outputs, pbtxt=F
         np.save(os.path.join(d, "output_%d.npy" % i), arr)
         meta["outputs"].append({"name": ref, "file": "output_%d.npy" % i})
     meta["ops"] = op_histogram(graph_def)
+    # Extra TF references (see fixture_extras): ToRGB taps at each lower resolution, and outputs of variants.
+    for key, entries in (extras or {}).items():
+        meta[key] = []
+        for entry in entries:
+            entry = dict(entry)
+            np.save(os.path.join(d, entry["file"]), entry.pop("value"))
+            meta[key].append(entry)
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
@@ -639,7 +650,7 @@ def build_mapping(cfg, seed):
     return gd, [(node_of(latents), z)], [(tensor_ref(dlatents), ref)], vals
 
 
-def build_generator(cfg, seed, uint8=False):
+def build_generator(cfg, seed, uint8=False, psi=0.7):
     """Gs (G_style): mapping -> truncation -> synthesis (recursive) with the Assign(lod) control dependency.
 
     uint8=True reproduces the graph of Gs.run(latents, None, randomize_noise=False, truncation_psi=0.7,
@@ -650,7 +661,7 @@ def build_generator(cfg, seed, uint8=False):
     with graph.as_default():
         tf.set_random_seed(seed)
         net = Net("Gs", G_style, **cfg)
-        run_kwargs = dict(randomize_noise=False, truncation_psi=0.7, truncation_cutoff=8)
+        run_kwargs = dict(randomize_noise=False, truncation_psi=psi, truncation_cutoff=8)
         if not uint8:
             latents = tf.placeholder(tf.float32, [None, cfg["latent_size"]], name="latents_in")
             labels = tf.placeholder(tf.float32, [None, 0], name="labels_in")
@@ -676,6 +687,67 @@ def build_generator(cfg, seed, uint8=False):
     return gd, [(node_of(latents), z)], [(tensor_ref(out), ref)], vals
 
 
+TAP_RE = re.compile(r"ToRGB_lod(\d+)/add$")
+
+
+def linear_taps(kind, cfg, seed, feed):
+    """TF's value of every ToRGB tap (the 1x1 conv to RGB + bias after each resolution block) at lod 0.
+
+    Computed on the *linear* structure, where every ToRGB is live at lod 0 (`ToRGB_lod2/add` there equals
+    `Grow_lod2/LerpClip/add`); weights are seeded by variable name, so they are the recursive graph's. These are
+    the references for resolution pruning (sgc lower --resolution R). For the generator (G_style, psi 0.7,
+    cutoff 8) also returns the dlatents the synthesis network receives (after truncation) and checks the
+    image against the fixture's. Returns (taps {resolution: array}, image, dlatents or None).
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(seed)
+        if kind == "synthesis":
+            net = Net("G_synthesis", G_synthesis, structure="linear", **cfg)
+            inp = tf.placeholder(tf.float32, [None] + net.input_shape[1:], name="dlatents_in")
+            out = net.get_output_for(inp, absolute=True, randomize_noise=False)
+        else:
+            net = Net("Gs", G_style, structure="linear", **cfg)
+            inp = tf.placeholder(tf.float32, [None, cfg["latent_size"]], name="latents_in")
+            labels = tf.placeholder(tf.float32, [None, 0], name="labels_in")
+            out = net.get_output_for(inp, labels, absolute=True, randomize_noise=False, truncation_psi=0.7,
+                                     truncation_cutoff=8)
+        taps = {}
+        for op in graph.get_operations():
+            m = TAP_RE.search(op.name)
+            if m and not op.name.startswith("Template/") and int(m.group(1)) > 0:
+                taps[cfg["resolution"] >> int(m.group(1))] = op.outputs[0]
+        fetch = {"taps": taps, "image": out}
+        if kind == "generator":
+            fetch["dlatents"] = graph.get_tensor_by_name("Gs/G_synthesis/dlatents_in:0")
+        sess = tf.Session(graph=graph, config=session_config())
+        sess.run(tf.global_variables_initializer())
+        load_weights(sess, net, seed)
+        got = sess.run(fetch, {inp: feed})
+        sess.close()
+    return got["taps"], got["image"], got.get("dlatents")
+
+
+def with_extras(result, kind, cfg, seed, variants=False):
+    """Adds the extra references of a fixture: "taps" (ToRGB taps at each lower resolution, lod 0) and, with
+    variants=True (generator), "references": the truncated dlatents and the image at psi 0.5 and psi 1."""
+    gd, ins, outs, vals = result
+    taps, image, dlatents = linear_taps(kind, cfg, seed, ins[0][1])
+    d = maxdiff(image, outs[0][1])
+    print("    linear-structure image vs reference: max|d|=%g" % d)
+    assert d < 1e-4 * max(1.0, float(np.abs(outs[0][1]).max())), "linear taps do not match the fixture"
+    extras = {"taps": [{"resolution": r, "file": "tap_%d.npy" % r, "value": taps[r]} for r in sorted(taps)]}
+    if variants:
+        refs = [{"what": "dlatents (synthesis input, after truncation psi 0.7 cutoff 8)",
+                 "file": "dlatents.npy", "value": dlatents}]
+        for psi in (0.5, 1.0):
+            img = build_generator(cfg, seed, psi=psi)[2][0][1]
+            refs.append({"what": "image at truncation psi %g (cutoff 8)" % psi, "psi": psi,
+                         "file": "image_psi_%g.npy" % psi, "value": img})
+        extras["references"] = refs
+    return gd, ins, outs, vals, extras
+
+
 def fixture_specs(full):
     """name -> (description, builder)."""
     seed = GLOBAL_SEED
@@ -686,11 +758,11 @@ def fixture_specs(full):
         specs["synthesis_recursive_32"] = (
             "G_synthesis, recursive structure (nested tf.cond on lod => Switch/Merge), randomize_noise=False, "
             + small + ". Input dlatents [N,8,64], output NCHW image [N,3,32,32].",
-            lambda: build_synthesis(c, "recursive", "auto", seed))
+            lambda: with_extras(build_synthesis(c, "recursive", "auto", seed), "synthesis", c, seed))
         specs["synthesis_linear_32"] = (
             "G_synthesis, linear structure (lerp_clip on lod, all ToRGB_lod*), " + small
             + ". Same weights as synthesis_recursive_32, so the same output.",
-            lambda: build_synthesis(c, "linear", "auto", seed))
+            lambda: with_extras(build_synthesis(c, "linear", "auto", seed), "synthesis", c, seed))
         specs["synthesis_fixed_32"] = (
             "G_synthesis, fixed structure (no growth logic), " + small
             + ". Same weights as synthesis_recursive_32, so the same output.",
@@ -709,7 +781,7 @@ def fixture_specs(full):
             "Gs (G_style): mapping -> truncation (psi 0.7, cutoff 8) -> G_synthesis (recursive) under a "
             "control dependency on Assign(G_synthesis/lod <- Gs/lod). After freezing the Assign has a Const "
             "ref input, so TF cannot re-import this graph. " + small + ". Output NCHW float image.",
-            lambda: build_generator(c, seed))
+            lambda: with_extras(build_generator(c, seed), "generator", c, seed, variants=True))
         specs["generator_uint8_32"] = (
             "Graph built by Gs.run(latents, None, randomize_noise=False, truncation_psi=0.7, "
             "output_transform=dict(func=convert_images_to_uint8, nchw_to_nhwc=True)): Split(num_split 1) on "
@@ -722,11 +794,11 @@ def fixture_specs(full):
             specs["synthesis_%d" % r] = (
                 "Full-size G_synthesis %d px (fmap_base 8192, fmap_max 512, dlatent 512), recursive structure, "
                 "fused upscale auto (>=128 px), random seeded weights, lod 0." % r,
-                (lambda c=c: build_synthesis(c, "recursive", "auto", seed)))
+                (lambda c=c: with_extras(build_synthesis(c, "recursive", "auto", seed), "synthesis", c, seed)))
             specs["generator_full_%d" % r] = (
                 "Full-size Gs (G_style) %d px: mapping -> truncation (psi 0.7, cutoff 8) -> recursive "
                 "G_synthesis with the Assign(lod) control dependency, random seeded weights." % r,
-                (lambda c=c: build_generator(c, seed)))
+                (lambda c=c: with_extras(build_generator(c, seed), "generator", c, seed)))
     return specs
 
 
@@ -928,9 +1000,10 @@ def main():
     for name in names:
         desc, builder = specs[name]
         t0 = time.time()
-        gd, ins, outs, vals = builder()
+        gd, ins, outs, vals, *extras = builder()
         weights[name] = vals
-        meta = save_fixture(out_dir, name, desc, gd, ins, outs, pbtxt=(name == "mapping"))
+        meta = save_fixture(out_dir, name, desc, gd, ins, outs, pbtxt=(name == "mapping"),
+                            extras=extras[0] if extras else None)
         size = os.path.getsize(os.path.join(out_dir, name, "graph.pb"))
         print("%-24s %5d nodes  %9d bytes  %6.1fs  out %s %s" % (
             name, len(gd.node), size, time.time() - t0, outs[0][1].shape, outs[0][1].dtype))
