@@ -9,7 +9,11 @@ pub enum IrError {
     /// The node's op is one sgc does not know ([`crate::Op::Other`]): nothing can infer its types or
     /// evaluate it. Kept apart from [`IrError::Node`] so that callers can tell an unsupported op (a
     /// limitation) from a broken graph.
-    #[error("node '{node}': op {op} is unknown to sgc (shape inference does not support it)")]
+    #[error(
+        "node '{node}': op {op} is unknown to sgc (shape inference does not support it; to emit it as a \
+         TFLite custom op, export the graph with its shapes: as_graph_def(add_shapes=True) writes \
+         `_output_shapes`)"
+    )]
     UnknownOp { node: String, op: String },
     /// The graph has a cycle through the named node.
     #[error("graph has a cycle through node '{node}'")]

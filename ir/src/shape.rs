@@ -26,10 +26,14 @@ pub fn infer(
     consts: &[Option<&Tensor>],
 ) -> Result<Vec<ValueInfo>> {
     if let Op::Other(op) = &node.op {
-        return Err(IrError::UnknownOp {
-            node: node.name.clone(),
-            op: op.clone(),
-        });
+        // An op sgc does not know (lowered as a TFLite custom op): its types come from the graph itself.
+        return match other_op_outputs(node, inputs) {
+            Some(r) => r.map_err(|reason| IrError::node(&node.name, reason)),
+            None => Err(IrError::UnknownOp {
+                node: node.name.clone(),
+                op: op.clone(),
+            }),
+        };
     }
     let cx = Cx {
         a: &node.attrs,
@@ -37,6 +41,45 @@ pub fn infer(
         consts,
     };
     infer_inner(&node.op, &cx).map_err(|reason| IrError::node(&node.name, reason))
+}
+
+/// The outputs of an [`Op::Other`] node as the graph records them: shapes from its `_output_shapes`
+/// attribute (TensorFlow writes it with `as_graph_def(add_shapes=True)`), dtypes from its dtype attribute
+/// (`Tout`/`output_types` lists, else `out_type`, `dtype`, `T`, `output_type`) or else its first input's.
+/// `None` when the node has no `_output_shapes`: nothing can know its types then.
+pub fn other_op_outputs(
+    node: &Node,
+    inputs: &[ValueInfo],
+) -> Option<std::result::Result<Vec<ValueInfo>, String>> {
+    let Some(crate::Attr::Shapes(shapes)) = node.attrs.get("_output_shapes") else {
+        return None;
+    };
+    let a = &node.attrs;
+    let list = ["Tout", "output_types"].iter().find_map(|k| match a.get(k) {
+        Some(crate::Attr::Types(t)) => Some(t.clone()),
+        _ => None,
+    });
+    let single = ["out_type", "dtype", "T", "output_type"]
+        .iter()
+        .find_map(|k| a.dtype(k))
+        .or_else(|| inputs.first().and_then(|i| i.dtype));
+    let count = shapes.len().max(node.outputs.len());
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let dtype = match &list {
+            Some(l) => l.get(i).copied(),
+            None => single,
+        };
+        let Some(dtype) = dtype else {
+            return Some(Err(format!(
+                "op {} (unknown to sgc): cannot tell the dtype of output {i} (no Tout/out_type/dtype/T \
+                 attribute and no typed input)",
+                node.op
+            )));
+        };
+        out.push(info(Some(dtype), shapes.get(i).cloned().flatten()));
+    }
+    Some(Ok(out))
 }
 
 struct Cx<'a> {
@@ -1886,6 +1929,39 @@ mod tests {
         ));
         let e = inf(&n(Op::Const, &[]), &[]).unwrap_err();
         assert!(e.to_string().contains("node 'n'"), "{e}");
+    }
+
+    #[test]
+    fn unknown_ops_take_their_types_from_the_graph() {
+        let shapes = Attr::Shapes(vec![Some(vec![1, 8]), None]);
+        let frob = n(Op::Other("Frob".into()), &[("_output_shapes", shapes.clone())]);
+        // No dtype attribute: the first input's dtype.
+        let outs = inf(&frob, &[v(f32i(&[1, 8]))]).unwrap();
+        assert_eq!(outs, vec![f32i(&[1, 8]), info(Some(DType::F32), None)]);
+        let typed = n(
+            Op::Other("Frob".into()),
+            &[
+                ("_output_shapes", shapes.clone()),
+                ("Tout", Attr::Types(vec![DType::I32, DType::U8])),
+            ],
+        );
+        let outs = inf(&typed, &[v(f32i(&[1, 8]))]).unwrap();
+        assert_eq!(outs[0], vi(DType::I32, &[1, 8]));
+        assert_eq!(outs[1].dtype, Some(DType::U8));
+        let out_type = n(
+            Op::Other("Frob".into()),
+            &[("_output_shapes", shapes), ("out_type", Attr::Type(DType::I64))],
+        );
+        assert_eq!(inf(&out_type, &[]).unwrap()[0], vi(DType::I64, &[1, 8]));
+        // Shapes but no way to know the dtype; no shapes at all.
+        let untyped = n(
+            Op::Other("Frob".into()),
+            &[("_output_shapes", Attr::Shapes(vec![Some(vec![2])]))],
+        );
+        let e = inf(&untyped, &[]).unwrap_err().to_string();
+        assert!(e.contains("node 'n'") && e.contains("dtype"), "{e}");
+        let e = inf(&n(Op::Other("Frob".into()), &[]), &[]).unwrap_err().to_string();
+        assert!(e.contains("node 'n'") && e.contains("add_shapes=True"), "{e}");
     }
 
     #[test]
