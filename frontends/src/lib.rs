@@ -19,6 +19,7 @@
 //! import panic.
 
 pub mod error;
+pub mod export;
 pub mod graphdef;
 pub mod pbtxt;
 pub mod tf;
