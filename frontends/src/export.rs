@@ -153,8 +153,7 @@ pub fn attr_value(a: &Attr) -> tf::AttrValue {
             ..Default::default()
         }),
         Attr::Strs(v) => list(ListValue {
-            s: v
-                .iter()
+            s: v.iter()
                 .map(|s| bytes::Bytes::copy_from_slice(s.as_bytes()))
                 .collect(),
             ..Default::default()

@@ -55,10 +55,12 @@ pub fn other_op_outputs(
         return None;
     };
     let a = &node.attrs;
-    let list = ["Tout", "output_types"].iter().find_map(|k| match a.get(k) {
-        Some(crate::Attr::Types(t)) => Some(t.clone()),
-        _ => None,
-    });
+    let list = ["Tout", "output_types"]
+        .iter()
+        .find_map(|k| match a.get(k) {
+            Some(crate::Attr::Types(t)) => Some(t.clone()),
+            _ => None,
+        });
     let single = ["out_type", "dtype", "T", "output_type"]
         .iter()
         .find_map(|k| a.dtype(k))
@@ -1934,7 +1936,10 @@ mod tests {
     #[test]
     fn unknown_ops_take_their_types_from_the_graph() {
         let shapes = Attr::Shapes(vec![Some(vec![1, 8]), None]);
-        let frob = n(Op::Other("Frob".into()), &[("_output_shapes", shapes.clone())]);
+        let frob = n(
+            Op::Other("Frob".into()),
+            &[("_output_shapes", shapes.clone())],
+        );
         // No dtype attribute: the first input's dtype.
         let outs = inf(&frob, &[v(f32i(&[1, 8]))]).unwrap();
         assert_eq!(outs, vec![f32i(&[1, 8]), info(Some(DType::F32), None)]);
@@ -1950,7 +1955,10 @@ mod tests {
         assert_eq!(outs[1].dtype, Some(DType::U8));
         let out_type = n(
             Op::Other("Frob".into()),
-            &[("_output_shapes", shapes), ("out_type", Attr::Type(DType::I64))],
+            &[
+                ("_output_shapes", shapes),
+                ("out_type", Attr::Type(DType::I64)),
+            ],
         );
         assert_eq!(inf(&out_type, &[]).unwrap()[0], vi(DType::I64, &[1, 8]));
         // Shapes but no way to know the dtype; no shapes at all.
@@ -1960,8 +1968,13 @@ mod tests {
         );
         let e = inf(&untyped, &[]).unwrap_err().to_string();
         assert!(e.contains("node 'n'") && e.contains("dtype"), "{e}");
-        let e = inf(&n(Op::Other("Frob".into()), &[]), &[]).unwrap_err().to_string();
-        assert!(e.contains("node 'n'") && e.contains("add_shapes=True"), "{e}");
+        let e = inf(&n(Op::Other("Frob".into()), &[]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("node 'n'") && e.contains("add_shapes=True"),
+            "{e}"
+        );
     }
 
     #[test]
