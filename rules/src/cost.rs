@@ -1,0 +1,168 @@
+//! The cost model and the extractor.
+//!
+//! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
+//! elements it writes; a TRANSPOSE moves every element through memory with a strided read, so it costs
+//! twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
+//! LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays the overhead.
+//!
+//! Extraction is DAG-aware: a tree cost would count a shared sub-graph once per use, which in a deep
+//! network like StyleGAN (every activation is read several times) grows exponentially and drowns the
+//! differences between candidates in rounding. Instead each class remembers the *set* of classes its
+//! best term uses, and a term's cost is the sum over the union of its children's sets, so shared
+//! sub-graphs count once (the "greedy DAG" heuristic). A term whose children use the class itself
+//! would be a cycle and is never chosen.
+
+use std::collections::HashMap;
+
+use egg::{Id, Language};
+use sgc_ir::Op;
+
+use crate::lang::TfNode;
+use crate::EGraph;
+
+/// Dispatch overhead of one op, in element-operations.
+const OP_OVERHEAD: f64 = 10.0;
+
+/// The cost of one node of class `class`, not counting its children.
+pub fn node_cost(egraph: &EGraph, class: Id, node: &TfNode) -> f64 {
+    let TfNode::Op { op, .. } = node else {
+        return 0.0;
+    };
+    let elements = egraph[class]
+        .data
+        .static_shape()
+        .map_or(1000.0, |s| s.iter().product::<usize>() as f64);
+    match op {
+        Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
+        Op::Identity | Op::StopGradient | Op::Snapshot => 0.5,
+        Op::Transpose => OP_OVERHEAD + 2.0 * elements,
+        _ => OP_OVERHEAD + elements / 4.0,
+    }
+}
+
+struct Best {
+    node: usize,
+    local: f64,
+    cost: f64,
+    uses: Vec<u64>,
+}
+
+/// The cheapest node of every class (by canonical id), DAG-aware (see the module doc).
+pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
+    let classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+    let index: HashMap<Id, usize> = classes.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let words = classes.len().div_ceil(64);
+    let mut best: Vec<Option<Best>> = (0..classes.len()).map(|_| None).collect();
+
+    // Classes whose nodes read class k, to revisit when k's best term changes.
+    let mut parents: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for (k, &class) in classes.iter().enumerate() {
+        for node in &egraph[class].nodes {
+            for &c in node.children() {
+                parents[index[&egraph.find(c)]].push(k);
+            }
+        }
+    }
+    for p in &mut parents {
+        p.sort_unstable();
+        p.dedup();
+    }
+
+    let mut queue: std::collections::VecDeque<usize> = (0..classes.len()).collect();
+    let mut queued = vec![true; classes.len()];
+    // Every update lowers a cost; the cap only guards against rounding ping-pong.
+    let mut budget = 64 * classes.len() + 1024;
+    while let Some(k) = queue.pop_front() {
+        queued[k] = false;
+        let class = classes[k];
+        let mut improved = false;
+        for (ni, node) in egraph[class].nodes.iter().enumerate() {
+            let children: Vec<usize> = node
+                .children()
+                .iter()
+                .map(|&c| index[&egraph.find(c)])
+                .collect();
+            if children.iter().any(|&c| best[c].is_none()) {
+                continue;
+            }
+            let mut uses = vec![0u64; words];
+            for &c in &children {
+                let child = best[c].as_ref().expect("checked");
+                for (w, x) in uses.iter_mut().zip(&child.uses) {
+                    *w |= x;
+                }
+            }
+            if uses[k / 64] & (1 << (k % 64)) != 0 {
+                continue; // the term would use its own class: a cycle
+            }
+            let local = node_cost(egraph, class, node);
+            let mut cost = local;
+            for (w, &bits) in uses.iter().enumerate() {
+                let mut bits = bits;
+                while bits != 0 {
+                    let j = w * 64 + bits.trailing_zeros() as usize;
+                    cost += best[j].as_ref().map_or(0.0, |b| b.local);
+                    bits &= bits - 1;
+                }
+            }
+            uses[k / 64] |= 1 << (k % 64);
+            let better = best[k]
+                .as_ref()
+                .is_none_or(|b| cost < b.cost - 1e-9 * b.cost.abs().max(1.0));
+            if better {
+                best[k] = Some(Best {
+                    node: ni,
+                    local,
+                    cost,
+                    uses,
+                });
+                improved = true;
+            }
+        }
+        if improved {
+            budget = budget.saturating_sub(1);
+            if budget == 0 {
+                break;
+            }
+            for &p in &parents[k] {
+                if !queued[p] {
+                    queued[p] = true;
+                    queue.push_back(p);
+                }
+            }
+        }
+    }
+    if std::env::var_os("SGC_EGRAPH_DEBUG").is_some() {
+        for (k, &class) in classes.iter().enumerate() {
+            if best[k].is_some() {
+                continue;
+            }
+            for node in &egraph[class].nodes {
+                let why: Vec<String> = node
+                    .children()
+                    .iter()
+                    .map(|&c| {
+                        let j = index[&egraph.find(c)];
+                        match &best[j] {
+                            None => format!("{c}:none"),
+                            Some(b) if b.uses[k / 64] & (1 << (k % 64)) != 0 => {
+                                format!("{c}:cycle")
+                            }
+                            Some(_) => format!("{c}:ok"),
+                        }
+                    })
+                    .collect();
+                eprintln!("no choice {class}: {node} [{}]", why.join(", "));
+            }
+        }
+    }
+    classes
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &c)| {
+            best[k]
+                .as_ref()
+                .map(|b| (c, egraph[c].nodes[b.node].clone()))
+        })
+        .collect()
+}

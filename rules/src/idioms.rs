@@ -1,0 +1,91 @@
+//! StyleGAN idioms with a one-op TFLite form.
+//!
+//! - upscale2d: `Reshape [-1,C,H,1,W,1] → Tile [1,1,1,f,1,f] → Reshape [-1,C,fH,fW]` (NCHW nearest
+//!   neighbour upscaling by f) is `RESIZE_NEAREST_NEIGHBOR` to (fH, fW) between layout transposes, which
+//!   the layout rules then cancel against their neighbours.
+
+use egg::{Id, Subst};
+use sgc_ir::{Attr, Attrs, DType, Op};
+
+use crate::util::{add_i32s, add_op, add_transpose, bound, ints, rule, shape};
+use crate::{EGraph, Rewrite};
+
+pub fn rules() -> Vec<Rewrite> {
+    vec![rule(
+        "upscale2d-as-resize-nearest",
+        "(Reshape (Tile (Reshape ?x ?s1) ?m) ?s2)",
+        upscale,
+    )]
+}
+
+fn upscale(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let [n, c, h, w] = <[usize; 4]>::try_from(shape(egraph, x)?).ok()?;
+    let s1 = ints(egraph, bound(subst, "?s1"))?;
+    let m = ints(egraph, bound(subst, "?m"))?;
+    let s2 = ints(egraph, bound(subst, "?s2"))?;
+    let (c, h, w) = (c as i64, h as i64, w as i64);
+    let batch_ok = |b: i64| b == -1 || b == n as i64;
+    let [b1, c1, h1, 1, w1, 1] = <[i64; 6]>::try_from(s1).ok()? else {
+        return None;
+    };
+    let [1, 1, 1, f, 1, g] = <[i64; 6]>::try_from(m).ok()? else {
+        return None;
+    };
+    if !(batch_ok(b1) && (c1, h1, w1) == (c, h, w) && f == g && f >= 1) {
+        return None;
+    }
+    if s2 != [s2[0], c, h * f, w * f] || !batch_ok(s2[0]) {
+        return None;
+    }
+    let nhwc = add_transpose(egraph, x, &[0, 2, 3, 1]);
+    let size = add_i32s(egraph, &[h * f, w * f]);
+    let mut attrs = Attrs::new();
+    attrs.set("T", Attr::Type(DType::F32));
+    attrs.set("align_corners", Attr::Bool(false));
+    attrs.set("half_pixel_centers", Attr::Bool(false));
+    let resized = add_op(egraph, Op::ResizeNearestNeighbor, attrs, vec![nhwc, size]);
+    Some(add_transpose(egraph, resized, &[0, 3, 1, 2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    /// NHWC in and out, as after the layout pass: the upscale sits between layout transposes.
+    fn upscale(multiples: [i32; 6]) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let input = b.input("x", &[1, 4, 4, 3]);
+        let x = b.transpose("to_nchw", input, &[0, 3, 1, 2]);
+        let s1 = b.ints("s1", &[-1, 3, 4, 1, 4, 1]);
+        let r1 = b.op("r1", Op::Reshape, &[x, s1], &[]);
+        let m = b.ints("m", &multiples);
+        let t = b.op("tile", Op::Tile, &[r1, m], &[]);
+        let (f, g) = (multiples[3], multiples[5]);
+        let s2 = b.ints("s2", &[-1, 3, 4 * f, 4 * g]);
+        let y = b.op("r2", Op::Reshape, &[t, s2], &[]);
+        let back = b.transpose("to_nhwc", y, &[0, 2, 3, 1]);
+        b.output(back)
+    }
+
+    #[test]
+    fn upscale2d_becomes_one_resize() {
+        let g = upscale([1, 1, 1, 2, 1, 2]);
+        let mut rules = rules();
+        rules.extend(crate::layout::rules());
+        let out = rewrite(&g, &rules);
+        assert_eq!(count(&out, &Op::ResizeNearestNeighbor), 1);
+        assert_eq!(count(&out, &Op::Tile), 0);
+        assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn other_tilings_are_left_alone() {
+        let g = upscale([1, 1, 1, 2, 1, 3]);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::ResizeNearestNeighbor), 0);
+        assert_eq!(count(&out, &Op::Tile), 1);
+    }
+}

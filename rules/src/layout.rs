@@ -1,0 +1,374 @@
+//! Layout rules: transposes compose, cancel, and move through ops, so that the transposes the
+//! `nchw-to-nhwc` pass puts around every convolution meet and vanish.
+//!
+//! Layout is explicit: only `Transpose` nodes with constant permutations are moved; nothing is guessed
+//! from shapes (StyleGAN has H == W everywhere, so a shape cannot tell NCHW from NHWC). A transpose
+//! moves *down* through an op (`op(T(x)) → T(op'(x))`); operands without the transpose get the inverse
+//! transpose, which the analysis evaluates at compile time when they are constants.
+
+use egg::{Id, Subst};
+use sgc_ir::{Attr, Op};
+
+use crate::util::{
+    add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, ints, inverse, perm, rank, rule,
+    shape,
+};
+use crate::{EGraph, Rewrite};
+
+/// Elementwise ops of one operand (attributes, such as LeakyRelu's alpha, carry over).
+const UNARY: &[Op] = &[
+    Op::Neg,
+    Op::Square,
+    Op::Sqrt,
+    Op::Rsqrt,
+    Op::Exp,
+    Op::Tanh,
+    Op::Sigmoid,
+    Op::Relu,
+    Op::LeakyRelu,
+    Op::Cast,
+];
+
+/// Elementwise ops of two broadcasting operands.
+const BINARY: &[Op] = &[
+    Op::Add,
+    Op::AddV2,
+    Op::Sub,
+    Op::Mul,
+    Op::RealDiv,
+    Op::Maximum,
+    Op::Minimum,
+    Op::SquaredDifference,
+];
+
+const REDUCTIONS: &[Op] = &[Op::Mean, Op::Sum, Op::Max, Op::Min, Op::Prod];
+
+pub fn rules() -> Vec<Rewrite> {
+    let mut rules = vec![
+        rule(
+            "transpose-compose",
+            "(Transpose (Transpose ?x ?p) ?q)",
+            compose,
+        ),
+        rule("transpose-identity", "(Transpose ?x ?p)", identity),
+        rule("transpose-as-reshape", "(Transpose ?x ?p)", as_reshape),
+        rule(
+            "tile-through-transpose",
+            "(Tile (Transpose ?x ?p) ?m)",
+            tile,
+        ),
+    ];
+    for op in UNARY {
+        let o = op.clone();
+        rules.push(rule(
+            format!("{op}-through-transpose"),
+            &format!("({op} (Transpose ?x ?p))"),
+            move |eg, class, s| unary(eg, class, s, &o),
+        ));
+    }
+    for op in BINARY {
+        let (l, r) = (op.clone(), op.clone());
+        rules.push(rule(
+            format!("{op}-through-transpose-left"),
+            &format!("({op} (Transpose ?x ?p) ?y)"),
+            move |eg, class, s| binary(eg, class, s, &l, true),
+        ));
+        rules.push(rule(
+            format!("{op}-through-transpose-right"),
+            &format!("({op} ?y (Transpose ?x ?p))"),
+            move |eg, class, s| binary(eg, class, s, &r, false),
+        ));
+    }
+    for op in REDUCTIONS {
+        let o = op.clone();
+        rules.push(rule(
+            format!("{op}-through-transpose"),
+            &format!("({op} (Transpose ?x ?p) ?axes)"),
+            move |eg, class, s| reduction(eg, class, s, &o),
+        ));
+    }
+    // The other direction, so that a transpose can also travel up to constants (StyleGAN's learned 4×4
+    // input, the noise images) and be evaluated at compile time.
+    for op in UNARY {
+        let o = op.clone();
+        rules.push(rule(
+            format!("transpose-into-{op}"),
+            &format!("(Transpose ({op} ?x) ?p)"),
+            move |eg, class, s| transpose_into_unary(eg, class, s, &o),
+        ));
+    }
+    for op in BINARY {
+        let o = op.clone();
+        rules.push(rule(
+            format!("transpose-into-{op}"),
+            &format!("(Transpose ({op} ?a ?b) ?p)"),
+            move |eg, class, s| transpose_into_binary(eg, class, s, &o),
+        ));
+    }
+    rules
+}
+
+/// `T(U(x), p) = U(T(x, p))`.
+fn transpose_into_unary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let attrs = attrs_under_transpose(egraph, class, op)?;
+    let t = add_transpose(egraph, x, &as_i64(&p));
+    Some(add_op(egraph, op.clone(), attrs, vec![t]))
+}
+
+/// `T(B(a, b), p) = B(T(a, p), T(b, p))`; an all-ones operand of lower rank passes unchanged.
+fn transpose_into_binary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let attrs = attrs_under_transpose(egraph, class, op)?;
+    let mut args = Vec::with_capacity(2);
+    for v in ["?a", "?b"] {
+        let operand = bound(subst, v);
+        let r = rank(egraph, operand)?;
+        if r == p.len() {
+            args.push(add_transpose(egraph, operand, &as_i64(&p)));
+        } else if shape(egraph, operand)?.iter().all(|&d| d == 1) {
+            args.push(operand);
+        } else {
+            return None;
+        }
+    }
+    Some(add_op(egraph, op.clone(), attrs, args))
+}
+
+/// `T(T(x, p), q) = T(x, r)` with `r[i] = p[q[i]]`, or `x` when `r` is the identity.
+fn compose(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let q = perm(egraph, bound(subst, "?q"))?;
+    if p.len() != q.len() {
+        return None;
+    }
+    let r: Vec<usize> = q.iter().map(|&i| p[i]).collect();
+    if is_identity(&r) {
+        Some(x)
+    } else {
+        Some(add_transpose(egraph, x, &as_i64(&r)))
+    }
+}
+
+fn is_identity(p: &[usize]) -> bool {
+    p.iter().enumerate().all(|(i, &v)| i == v)
+}
+
+fn identity(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
+    is_identity(&perm(egraph, bound(subst, "?p"))?).then(|| bound(subst, "?x"))
+}
+
+/// A transpose that only moves size-1 dimensions is a reshape (no data moves).
+fn as_reshape(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let dims = shape(egraph, x)?;
+    if p.len() != dims.len() || is_identity(&p) {
+        return None;
+    }
+    let moved: Vec<usize> = p.iter().copied().filter(|&d| dims[d] != 1).collect();
+    if !moved.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let out: Vec<i64> = p.iter().map(|&d| dims[d] as i64).collect();
+    let s = add_i32s(egraph, &out);
+    let mut attrs = attrs_of(egraph, x, &Op::Reshape);
+    attrs.set("Tshape", Attr::Type(sgc_ir::DType::I32));
+    Some(add_op(egraph, Op::Reshape, attrs, vec![x, s]))
+}
+
+fn unary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let attrs = attrs_of(egraph, class, op);
+    let inner = add_op(egraph, op.clone(), attrs, vec![x]);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `B(T(x, p), y) = T(B(x, T(y, p⁻¹)), p)` when `y` has `x`'s rank; `y` passes unchanged when it is
+/// all size-1 dimensions of no larger rank (a scalar, say).
+fn binary(
+    egraph: &mut EGraph,
+    class: Id,
+    subst: &Subst,
+    op: &Op,
+    transposed_left: bool,
+) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let y = bound(subst, "?y");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let rx = rank(egraph, x)?;
+    let ry = rank(egraph, y)?;
+    if rx != p.len() {
+        return None;
+    }
+    let y2 = if ry == rx {
+        add_transpose(egraph, y, &as_i64(&inverse(&p)))
+    } else if ry < rx && shape(egraph, y)?.iter().all(|&d| d == 1) {
+        y
+    } else {
+        return None;
+    };
+    let attrs = attrs_of(egraph, class, op);
+    let args = if transposed_left {
+        vec![x, y2]
+    } else {
+        vec![y2, x]
+    };
+    let inner = add_op(egraph, op.clone(), attrs, args);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `R(T(x, p), axes) = T(R(x, p[axes]), p)` for reductions that keep their dimensions.
+fn reduction(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let attrs = attrs_of(egraph, class, op);
+    if attrs.bool("keep_dims") != Some(true) {
+        return None;
+    }
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let r = p.len() as i64;
+    let axes: Vec<i64> = ints(egraph, bound(subst, "?axes"))?
+        .into_iter()
+        .map(|a| if a < 0 { a + r } else { a })
+        .collect();
+    if axes.iter().any(|&a| a < 0 || a >= r) {
+        return None;
+    }
+    let mapped: Vec<i64> = axes.iter().map(|&a| p[a as usize] as i64).collect();
+    let axes_id = add_i32s(egraph, &mapped);
+    let mut attrs = attrs;
+    attrs.set("Tidx", Attr::Type(sgc_ir::DType::I32));
+    let inner = add_op(egraph, op.clone(), attrs, vec![x, axes_id]);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `Tile(T(x, p), m) = T(Tile(x, m'), p)` with `m'[p[i]] = m[i]`.
+fn tile(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let m = ints(egraph, bound(subst, "?m"))?;
+    if m.len() != p.len() {
+        return None;
+    }
+    let mut m2 = vec![1i64; m.len()];
+    for (i, &pi) in p.iter().enumerate() {
+        m2[pi] = m[i];
+    }
+    let m2 = add_i32s(egraph, &m2);
+    let mut attrs = attrs_of(egraph, class, &Op::Tile);
+    attrs.set("Tmultiples", Attr::Type(sgc_ir::DType::I32));
+    let inner = add_op(egraph, Op::Tile, attrs, vec![x, m2]);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// The attributes of the `op` node that a `Transpose` in `class` reads.
+fn attrs_under_transpose(egraph: &EGraph, class: Id, op: &Op) -> Option<sgc_ir::Attrs> {
+    egraph[class].nodes.iter().find_map(|n| match n {
+        crate::TfNode::Op {
+            op: Op::Transpose,
+            args,
+            ..
+        } => egraph[args[0]].nodes.iter().find_map(|m| match m {
+            crate::TfNode::Op { op: o, attrs, .. } if o == op => {
+                Some(egraph.analysis.attrs(*attrs).clone())
+            }
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use sgc_ir::Tensor;
+
+    const TO_NHWC: [i32; 4] = [0, 2, 3, 1];
+    const TO_NCHW: [i32; 4] = [0, 3, 1, 2];
+
+    #[test]
+    fn transposes_cancel_through_elementwise_ops_and_constants() {
+        // T⁻¹(Rsqrt(T(x) * c + 1)) with c per channel: no transpose is needed at all.
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 4, 4, 3]);
+        let t = b.transpose("t", x, &TO_NCHW);
+        let c = b.constant("c", random(&[1, 3, 1, 1], 7));
+        let m = b.op("m", Op::Mul, &[t, c], &[]);
+        let one = b.constant("one", Tensor::scalar(1.0f32));
+        let a = b.op("a", Op::AddV2, &[m, one], &[]);
+        let sq = b.op("sq", Op::Square, &[a], &[]);
+        let back = b.transpose("back", sq, &TO_NHWC);
+        let g = b.output(back);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn reductions_remap_axes_only_when_keeping_dims() {
+        for keep in [true, false] {
+            let mut b = Builder::new();
+            let x = b.input("x", &[1, 4, 4, 3]);
+            let t = b.transpose("t", x, &TO_NCHW);
+            let axes = b.ints("axes", &[2, 3]);
+            let m = b.op(
+                "mean",
+                Op::Mean,
+                &[t, axes],
+                &[("keep_dims", sgc_ir::Attr::Bool(keep))],
+            );
+            let g = b.output(m);
+            let out = rewrite(&g, &rules());
+            // Keeping dims, the transpose moves below the mean, where it only moves size-1 dims.
+            assert_eq!(
+                count(&out, &Op::Transpose),
+                usize::from(!keep),
+                "{}",
+                out.dump()
+            );
+            assert_same_function(&g, &out);
+        }
+    }
+
+    #[test]
+    fn a_transpose_of_size_one_dims_is_a_reshape() {
+        let mut b = Builder::new();
+        let x = b.input("x", &[2, 5, 1, 1]);
+        let t = b.transpose("t", x, &TO_NHWC);
+        let g = b.output(t);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 0);
+        assert_eq!(count(&out, &Op::Reshape), 1);
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn real_transposes_stay() {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 3, 4, 5]);
+        let t = b.transpose("t", x, &TO_NHWC);
+        let n = b.op("neg", Op::Neg, &[t], &[]);
+        let g = b.output(n);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 1);
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn tile_multiples_follow_the_permutation() {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 2, 3, 4]);
+        let t = b.transpose("t", x, &TO_NCHW);
+        let m = b.ints("m", &[2, 1, 3, 1]);
+        let tile = b.op("tile", Op::Tile, &[t, m], &[]);
+        let back = b.transpose("back", tile, &TO_NHWC);
+        let g = b.output(back);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+}

@@ -1,0 +1,143 @@
+//! Small helpers shared by the rule modules.
+
+use egg::{Id, Subst, Var};
+use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
+
+use crate::lang::{AttrsId, TfNode};
+use crate::EGraph;
+
+pub fn var(name: &str) -> Var {
+    name.parse().expect("a pattern variable")
+}
+
+/// The class bound to `name` in a match.
+pub fn bound(subst: &Subst, name: &str) -> Id {
+    subst[var(name)]
+}
+
+/// The constant value of a class, if known.
+pub fn value(egraph: &EGraph, id: Id) -> Option<&Tensor> {
+    egraph[id].data.value.as_ref()
+}
+
+/// Integer values of a constant class.
+pub fn ints(egraph: &EGraph, id: Id) -> Option<Vec<i64>> {
+    value(egraph, id)?.to_i64s().ok()
+}
+
+pub fn shape(egraph: &EGraph, id: Id) -> Option<Vec<usize>> {
+    egraph[id].data.static_shape()
+}
+
+pub fn rank(egraph: &EGraph, id: Id) -> Option<usize> {
+    egraph[id]
+        .data
+        .outputs
+        .first()?
+        .shape
+        .as_ref()
+        .map(Vec::len)
+}
+
+/// The attributes of a node of `op` in class `id` (the node a pattern matched there).
+pub fn attrs_of(egraph: &EGraph, id: Id, op: &Op) -> Attrs {
+    egraph[id]
+        .nodes
+        .iter()
+        .find_map(|n| match n {
+            TfNode::Op { op: o, attrs, .. } if o == op && *attrs != AttrsId::ANY => {
+                Some(egraph.analysis.attrs(*attrs).clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Adds `op(args)` with `attrs`.
+pub fn add_op(egraph: &mut EGraph, op: Op, attrs: Attrs, args: Vec<Id>) -> Id {
+    let attrs = egraph.analysis.intern_attrs(attrs);
+    egraph.add(TfNode::Op { op, attrs, args })
+}
+
+pub fn add_const(egraph: &mut EGraph, t: Tensor) -> Id {
+    let c = egraph.analysis.intern_const(t);
+    egraph.add(TfNode::Const(c))
+}
+
+/// An int32 vector constant.
+pub fn add_i32s(egraph: &mut EGraph, values: &[i64]) -> Id {
+    add_const(
+        egraph,
+        Tensor::from_vec(
+            vec![values.len()],
+            values.iter().map(|&v| v as i32).collect(),
+        ),
+    )
+}
+
+/// `Transpose(x, perm)`.
+pub fn add_transpose(egraph: &mut EGraph, x: Id, perm: &[i64]) -> Id {
+    let p = add_i32s(egraph, perm);
+    let mut attrs = Attrs::new();
+    attrs.set("Tperm", Attr::Type(DType::I32));
+    add_op(egraph, Op::Transpose, attrs, vec![x, p])
+}
+
+/// The permutation of a `Transpose` perm operand, validated.
+pub fn perm(egraph: &EGraph, id: Id) -> Option<Vec<usize>> {
+    let p = ints(egraph, id)?;
+    let mut seen = vec![false; p.len()];
+    let mut out = Vec::with_capacity(p.len());
+    for v in p {
+        let v = usize::try_from(v).ok().filter(|&v| v < seen.len())?;
+        if std::mem::replace(&mut seen[v], true) {
+            return None;
+        }
+        out.push(v);
+    }
+    Some(out)
+}
+
+pub fn inverse(perm: &[usize]) -> Vec<usize> {
+    let mut inv = vec![0; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    inv
+}
+
+pub fn as_i64(perm: &[usize]) -> Vec<i64> {
+    perm.iter().map(|&v| v as i64).collect()
+}
+
+type ApplyFn = dyn Fn(&mut EGraph, Id, &Subst) -> Option<Id> + Send + Sync;
+
+/// An applier from a function that builds the equal term (or declines with `None`); the term is
+/// unioned with the matched class.
+pub struct FnApplier(Box<ApplyFn>);
+
+impl egg::Applier<TfNode, crate::TfAnalysis> for FnApplier {
+    fn apply_one(
+        &self,
+        egraph: &mut EGraph,
+        eclass: Id,
+        subst: &Subst,
+        _ast: Option<&egg::PatternAst<TfNode>>,
+        _rule: egg::Symbol,
+    ) -> Vec<Id> {
+        match (self.0)(egraph, eclass, subst) {
+            Some(new) if egraph.union(eclass, new) => vec![eclass],
+            _ => vec![],
+        }
+    }
+}
+
+/// A rule: a pattern to search for and a function building the equal term.
+pub fn rule(
+    name: impl Into<String>,
+    pattern: &str,
+    apply: impl Fn(&mut EGraph, Id, &Subst) -> Option<Id> + Send + Sync + 'static,
+) -> crate::Rewrite {
+    let pattern: egg::Pattern<TfNode> = pattern.parse().expect("rule patterns parse");
+    egg::Rewrite::new(name.into(), pattern, FnApplier(Box::new(apply))).expect("rule is valid")
+}
