@@ -20,6 +20,8 @@ pub struct LowerOptions {
     /// Dump the IR after these passes (`all` for every pass) into `dump_dir`.
     pub dump_after: Vec<String>,
     pub dump_dir: Option<PathBuf>,
+    /// StyleGAN exports: `--resolution`, `--part`, `--truncation-psi`, `--image-output` …
+    pub stylegan: sgc_passes::stylegan::StyleganOptions,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -114,10 +116,13 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
         file: file.clone(),
         error,
     })?;
-    let manager = match &options.passes {
+    let mut manager = match &options.passes {
         Some(names) => PassManager::from_names(names).map_err(Error::Usage)?,
         None => lower_pipeline(),
     };
+    if !options.stylegan.is_empty() {
+        sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
+    }
 
     let start = Instant::now();
     let mut dump_error = None;

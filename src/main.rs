@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sgc::{lower, parse_input_shape, write_atomically, Error, LowerOptions};
 use sgc_passes::io::IoSpec;
+use sgc_passes::stylegan::StyleganOptions;
 
 #[derive(Parser)]
 #[command(
@@ -43,9 +44,55 @@ enum Command {
         /// Directory for `--dump-after` (default: current directory).
         #[arg(long)]
         dump_dir: Option<PathBuf>,
+        #[command(flatten)]
+        stylegan: Box<StyleganArgs>,
     },
     /// List the passes, in the order `sgc lower` runs them, with what each does.
     Passes,
+}
+
+/// StyleGAN exports (see README, "Phone-sized exports").
+#[derive(clap::Args)]
+struct StyleganArgs {
+    /// Export the R px generator a progressive StyleGAN graph contains (its ToRGB at R becomes the image).
+    #[arg(long, value_name = "R")]
+    resolution: Option<u32>,
+    /// With --resolution: keep the dlatent input at the full graph's [N, 2·log2(full)−2, D].
+    #[arg(long)]
+    keep_dlatent_shape: bool,
+    /// Part of a G_style generator: synthesis (dlatents_in → image), mapping (latents → dlatents_out) or full.
+    #[arg(long, value_parser = ["synthesis", "mapping", "full"])]
+    part: Option<String>,
+    /// Truncation ψ (0 < ψ ≤ 1; 1 removes the truncation ops).
+    #[arg(long, value_name = "PSI")]
+    truncation_psi: Option<f32>,
+    /// Truncate the first K dlatent rows (0 removes the truncation ops).
+    #[arg(long, value_name = "K")]
+    truncation_cutoff: Option<usize>,
+    /// The image output: u8 NHWC (the app's bitmap), f32 NHWC or f32 NCHW, replacing the graph's own tail.
+    #[arg(long, value_parser = ["uint8-nhwc", "float-nhwc", "float-nchw"])]
+    image_output: Option<String>,
+}
+
+impl StyleganArgs {
+    fn options(self) -> Result<StyleganOptions, Error> {
+        Ok(StyleganOptions {
+            resolution: self.resolution,
+            keep_dlatent_shape: self.keep_dlatent_shape,
+            part: self
+                .part
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(Error::Usage)?,
+            truncation_psi: self.truncation_psi,
+            truncation_cutoff: self.truncation_cutoff,
+            image_output: self
+                .image_output
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(Error::Usage)?,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -69,6 +116,7 @@ fn run(command: Command) -> Result<(), Error> {
             passes,
             dump_after,
             dump_dir,
+            stylegan,
         } => {
             let input_shapes = inputs
                 .iter()
@@ -82,6 +130,7 @@ fn run(command: Command) -> Result<(), Error> {
                 passes,
                 dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
                 dump_after,
+                stylegan: (*stylegan).options()?,
             };
             let lowered = lower(&input, &options)?;
             for note in &lowered.notes {

@@ -22,6 +22,7 @@ pub mod identity;
 pub mod io;
 pub mod layout;
 pub mod manager;
+pub mod stylegan;
 
 use sgc_ir::{Graph, IrError};
 

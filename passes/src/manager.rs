@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use sgc_ir::{Graph, Op};
 
-use crate::{control_flow, dce, fold, freeze, identity, layout, Pass, PassError, PassReport};
+use crate::{
+    control_flow, dce, fold, freeze, identity, layout, stylegan, Pass, PassError, PassReport,
+};
 
 /// Every pass sgc has, by name.
 pub fn all_passes() -> Vec<Box<dyn Pass>> {
@@ -17,6 +19,11 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(control_flow::DropControlEdges),
         Box::new(identity::RemoveIdentity),
         Box::new(layout::NchwToNhwc),
+        Box::new(stylegan::prune::SetLod::default()),
+        Box::new(stylegan::parts::Truncation::default()),
+        Box::new(stylegan::parts::SelectPart::default()),
+        Box::new(stylegan::prune::PruneResolution::default()),
+        Box::new(stylegan::parts::ImageOutput::default()),
     ]
 }
 
@@ -135,6 +142,11 @@ impl PassManager {
 
     pub fn names(&self) -> Vec<&'static str> {
         self.passes.iter().map(|p| p.name()).collect()
+    }
+
+    /// Inserts a (configured) pass at `index` (see `stylegan::configure`).
+    pub fn insert(&mut self, index: usize, pass: Box<dyn Pass>) {
+        self.passes.insert(index.min(self.passes.len()), pass);
     }
 
     /// Runs every pass; `after` sees the graph after each one. Stops at the first failure.
