@@ -99,29 +99,15 @@ fn evaluate(
     }
 }
 
-/// True for a broadcasting op whose result is larger than its operands together.
+/// True when folding `n` would grow the model (see [`interp::folding_would_grow`]).
 fn grows_by_broadcast(graph: &Graph, n: NodeIndex, inputs: &[ValueRef], values: &[Tensor]) -> bool {
-    let op = &graph.node(n).op;
-    let broadcasts = op.is_binary_elementwise()
-        || matches!(
-            op,
-            Op::Select
-                | Op::SelectV2
-                | Op::ClipByValue
-                | Op::Tile
-                | Op::BroadcastTo
-                | Op::Fill
-                | Op::AddN
-        );
-    if !broadcasts {
-        return false;
-    }
     let operands: usize = inputs
         .iter()
         .filter_map(|&v| graph.const_value(v))
         .map(Tensor::numel)
         .sum();
-    values.iter().map(Tensor::numel).sum::<usize>() > operands
+    let result = values.iter().map(Tensor::numel).sum::<usize>();
+    interp::folding_would_grow(&graph.node(n).op, operands, result)
 }
 
 /// Turns `n` into a `Const` for port 0 (keeping its name) and adds one for every other used port. The

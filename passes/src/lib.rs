@@ -10,12 +10,15 @@
 //! 4. [`control_flow`]: `Switch`/`Merge` with a constant predicate are resolved (TFLite has no TF1 control
 //!    flow), then control edges are dropped;
 //! 5. [`identity`]: pass-through ops go;
-//! 6. [`layout`]: NCHW ops become NHWC ops between transposes.
+//! 6. [`layout`]: NCHW ops become NHWC ops between transposes;
+//! 7. [`egraph`]: equality saturation over the rules of `sgc-rules` (leaky relu, transposes moved until
+//!    they cancel, upscale → resize) and extraction of the cheapest equal graph.
 //!
 //! [`io`] chooses the graph's inputs and outputs before the pipeline runs.
 
 pub mod control_flow;
 pub mod dce;
+pub mod egraph;
 pub mod fold;
 pub mod freeze;
 pub mod identity;

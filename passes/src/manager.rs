@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::{Graph, Op};
 
 use crate::{
-    control_flow, dce, fold, freeze, identity, layout, stylegan, Pass, PassError, PassReport,
+    control_flow, dce, egraph, fold, freeze, identity, layout, stylegan, Pass, PassError,
+    PassReport,
 };
 
 /// Every pass sgc has, by name.
@@ -24,6 +25,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(stylegan::parts::SelectPart::default()),
         Box::new(stylegan::prune::PruneResolution::default()),
         Box::new(stylegan::parts::ImageOutput::default()),
+        Box::new(egraph::EGraphRewrite::default()),
     ]
 }
 
@@ -40,6 +42,7 @@ pub fn lower_pipeline() -> PassManager {
         "fold",
         "nchw-to-nhwc",
         "fold",
+        "egraph",
         "dce",
     ];
     PassManager::from_names(&names).expect("the default pipeline names known passes")

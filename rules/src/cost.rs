@@ -132,6 +132,7 @@ pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
             }
         }
     }
+    // For rule authors: `SGC_EGRAPH_DEBUG=1` lists every class left without a term, and why.
     if std::env::var_os("SGC_EGRAPH_DEBUG").is_some() {
         for (k, &class) in classes.iter().enumerate() {
             if best[k].is_some() {

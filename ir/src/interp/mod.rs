@@ -27,6 +27,25 @@ use crate::graph::Node;
 use crate::op::Op;
 use crate::tensor::{Element, Tensor};
 
+/// Whether evaluating an op at compile time would make the model larger: a broadcasting op whose
+/// result has more elements than its constant operands together (StyleGAN's noise `[1,1,H,W]` times a
+/// per-channel weight `[1,C,1,1]`, a `Tile`, a `Fill`). Reshaping, slicing, padding and transposing
+/// weights is not growth in this sense. Constant folding, wherever it happens, keeps such ops as ops.
+pub fn folding_would_grow(op: &Op, operand_elements: usize, result_elements: usize) -> bool {
+    let broadcasts = op.is_binary_elementwise()
+        || matches!(
+            op,
+            Op::Select
+                | Op::SelectV2
+                | Op::ClipByValue
+                | Op::Tile
+                | Op::BroadcastTo
+                | Op::Fill
+                | Op::AddN
+        );
+    broadcasts && result_elements > operand_elements
+}
+
 /// Evaluates one node on its input values, giving one tensor per output port.
 ///
 /// `Switch` and `RefSwitch` are refused here: one of their outputs is dead, which only [`run`] can
