@@ -22,6 +22,8 @@ pub struct LowerOptions {
     pub dump_dir: Option<PathBuf>,
     /// StyleGAN exports: `--resolution`, `--part`, `--truncation-psi`, `--image-output` …
     pub stylegan: sgc_passes::stylegan::StyleganOptions,
+    /// Which ops become TFLite custom ops and in which encoding (`--custom-op`, `--flex`).
+    pub backend: sgc_backends::BackendOptions,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -162,8 +164,8 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     notes.extend(pass_notes.into_iter().rev());
 
     let start = Instant::now();
-    let tflite =
-        sgc_backends::write_tflite(&graph).map_err(|error| Error::Backend { file, error })?;
+    let tflite = sgc_backends::write_tflite_with(&graph, &options.backend)
+        .map_err(|error| Error::Backend { file, error })?;
     Ok(Lowered {
         tflite,
         notes,
@@ -175,6 +177,37 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
             backend: start.elapsed(),
         },
     })
+}
+
+/// `sgc stubs`: writes the C++ stubs of the custom ops of the model at `model` into `dir` (created if
+/// missing), each file atomically. Returns the paths written; a model without custom ops is an error.
+pub fn write_stubs(model: &Path, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let file = model.display().to_string();
+    let bytes = std::fs::read(model).map_err(|error| Error::Io {
+        path: file.clone(),
+        error,
+    })?;
+    let files = sgc_backends::stubs::generate(&bytes, &file).map_err(|e| Error::Backend {
+        file: file.clone(),
+        error: sgc_backends::BackendError::Graph(format!("not a valid .tflite model: {}", e.0)),
+    })?;
+    if files.is_empty() {
+        return Err(Error::Backend {
+            file,
+            error: sgc_backends::BackendError::Graph("the model has no custom ops".into()),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|error| Error::Io {
+        path: dir.display().to_string(),
+        error,
+    })?;
+    let mut written = Vec::new();
+    for f in files {
+        let path = dir.join(&f.name);
+        write_atomically(&path, f.contents.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, renamed into place, so a failure

@@ -46,6 +46,18 @@ enum Command {
         dump_dir: Option<PathBuf>,
         #[command(flatten)]
         stylegan: Box<StyleganArgs>,
+        #[command(flatten)]
+        custom: CustomOpArgs,
+    },
+    /// Write C++ kernel stubs for the custom ops of a .tflite model: one file per op with a
+    /// TfLiteRegistration (prepare sets the recorded output shapes, invoke is to be written), a header
+    /// registering them all, and a CMake snippet.
+    Stubs {
+        /// The model (as written by `sgc lower`).
+        model: PathBuf,
+        /// The directory to write the files into (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// List the passes, in the order `sgc lower` runs them, with what each does.
     Passes,
@@ -95,6 +107,30 @@ impl StyleganArgs {
     }
 }
 
+/// Ops without a builtin lowering (see README, "Custom ops").
+#[derive(clap::Args)]
+struct CustomOpArgs {
+    /// Emit these TensorFlow ops as TFLite custom ops even where they have a builtin lowering
+    /// (comma-separated; repeatable). Ops sgc does not know are always custom ops.
+    #[arg(long = "custom-op", value_name = "OP", value_delimiter = ',')]
+    custom_ops: Vec<String>,
+    /// Write custom ops in the Flex encoding ("Flex" + op name, the NodeDef as options), for runtimes
+    /// with TensorFlow's Flex delegate.
+    #[arg(long)]
+    flex: bool,
+}
+
+impl CustomOpArgs {
+    fn options(self) -> sgc_backends::BackendOptions {
+        sgc_backends::BackendOptions {
+            custom_ops: self.custom_ops,
+            flex: self.flex.then_some(
+                sgc_frontends::export::encode_node_def as sgc_backends::tflite::NodeDefEncoder,
+            ),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
@@ -117,6 +153,7 @@ fn run(command: Command) -> Result<(), Error> {
             dump_after,
             dump_dir,
             stylegan,
+            custom,
         } => {
             let input_shapes = inputs
                 .iter()
@@ -131,6 +168,7 @@ fn run(command: Command) -> Result<(), Error> {
                 dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
                 dump_after,
                 stylegan: (*stylegan).options()?,
+                backend: custom.options(),
             };
             let lowered = lower(&input, &options)?;
             for note in &lowered.notes {
@@ -148,6 +186,12 @@ fn run(command: Command) -> Result<(), Error> {
                 t.passes.as_secs_f64() * 1e3,
                 t.backend.as_secs_f64() * 1e3,
             );
+            Ok(())
+        }
+        Command::Stubs { model, output } => {
+            for path in sgc::write_stubs(&model, &output)? {
+                eprintln!("wrote {}", path.display());
+            }
             Ok(())
         }
         Command::Passes => {

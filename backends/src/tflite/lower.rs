@@ -18,17 +18,26 @@ use std::collections::{HashMap, HashSet};
 
 use sgc_ir::{DType, Graph, NodeIndex, Op, Tensor, ValueRef};
 
+use super::flexbuffer::{self, Flex};
 use super::schema::{builtin, BuiltinOptions, Padding};
-use super::{tensor_type, BackendError, ModelPlan, OpCode, OpPlan, TensorData, TensorPlan};
+use super::{
+    tensor_type, BackendError, BackendOptions, ModelPlan, OpCode, OpPlan, TensorData, TensorPlan,
+};
 
 /// Lowers a whole graph to a model plan.
 pub fn lower(graph: &Graph) -> Result<ModelPlan, BackendError> {
+    lower_with(graph, &BackendOptions::default())
+}
+
+/// [`lower`] with options: which ops become custom ops, and in which encoding.
+pub fn lower_with(graph: &Graph, options: &BackendOptions) -> Result<ModelPlan, BackendError> {
     let mut l = Lowerer {
         g: graph,
         plan: ModelPlan::default(),
         tensors: HashMap::new(),
         derived: HashMap::new(),
         zeros: HashMap::new(),
+        options: options.clone(),
     };
     for &input in &graph.inputs {
         let node = graph.node(input);
@@ -75,6 +84,7 @@ struct Lowerer<'g> {
     derived: HashMap<(ValueRef, Derived), i32>,
     /// Zero bias tensors by (dtype, length).
     zeros: HashMap<(DType, usize), i32>,
+    options: BackendOptions,
 }
 
 /// TFLite's perm for TensorFlow's filter layouts (output axis i takes input axis perm[i]).
@@ -348,6 +358,7 @@ impl<'g> Lowerer<'g> {
             options,
             inputs,
             outputs,
+            custom_options: None,
         });
     }
 
@@ -514,6 +525,9 @@ impl<'g> Lowerer<'g> {
         use BuiltinOptions as O;
         let node = self.g.node(n);
         let op = node.op.clone();
+        if self.options.custom_ops.iter().any(|c| c == op.name()) {
+            return self.custom(n);
+        }
         match op {
             // Sources and aliases: no operator.
             Op::Const | Op::Placeholder | Op::PlaceholderWithDefault => Ok(()),
@@ -808,13 +822,54 @@ impl<'g> Lowerer<'g> {
                 self.with_int32_operands(n, 1, &[0], code, options)
             }
 
-            // Extension point: ops without a builtin (CUSTOM ops with `OpCode::custom` and flexbuffer
-            // options) are to be added here, each as its own arm. None exists yet.
+            // Ops sgc does not know: TFLite custom ops, named as TensorFlow names them.
+            Op::Other(_) => self.custom(n),
             _ => Err(BackendError::NoLowering {
                 node: node.name.clone(),
                 op: node.op.name().to_string(),
             }),
         }
+    }
+
+    /// A CUSTOM operator: `custom_code` is the TensorFlow op name and the options are the node's attributes
+    /// as a FlexBuffers map, as TensorFlow's converter writes them; or, with [`BackendOptions::flex`], the
+    /// Flex encoding ("Flex" + op name; options the vector `[op name, NodeDef bytes]`). Inputs and outputs
+    /// are the node's, unchanged.
+    fn custom(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        let node = self.g.node(n);
+        if matches!(
+            node.op,
+            Op::Const | Op::Placeholder | Op::PlaceholderWithDefault
+        ) || node.op.is_identity_like()
+        {
+            return Err(self.err(n, "sources and identities cannot be custom ops"));
+        }
+        let ins = self
+            .g
+            .inputs(n)
+            .into_iter()
+            .map(|v| self.value(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self.outputs(n)?;
+        let name = node.op.name();
+        let (code, options) = match self.options.flex {
+            Some(encode_node_def) => (
+                format!("Flex{name}"),
+                Flex::Vector(vec![Flex::str(name), Flex::Str(encode_node_def(self.g, n))]),
+            ),
+            None => (name.to_string(), attrs_to_flex(&node.attrs)),
+        };
+        self.plan.operators.push(OpPlan {
+            code: OpCode {
+                builtin: builtin::CUSTOM,
+                custom: Some(code),
+            },
+            options: BuiltinOptions::None,
+            inputs: ins,
+            outputs: out,
+            custom_options: Some(flexbuffer::encode(&options)),
+        });
+        Ok(())
     }
 
     /// An op whose TFLite inputs are the node's inputs, unchanged, and whose outputs are its outputs.
@@ -857,6 +912,44 @@ impl<'g> Lowerer<'g> {
         self.emit(code, options, tensors, out);
         Ok(())
     }
+}
+
+/// A node's attributes as the FlexBuffers map of its custom options. Internal attributes (`_output_shapes`,
+/// `_class` …) are left out. Ints, floats, bools and strings map to their FlexBuffers kinds, lists to
+/// vectors; a dtype is its name as sgc prints it (`f32`, `i32` …), a shape a vector of dims (-1 unknown;
+/// null for an unknown rank), a tensor a blob of its little-endian bytes, a function its name.
+pub fn attrs_to_flex(attrs: &sgc_ir::Attrs) -> Flex {
+    use sgc_ir::Attr;
+    fn shape(s: &Option<Vec<i64>>) -> Flex {
+        match s {
+            Some(d) => Flex::Vector(d.iter().map(|&x| Flex::Int(x)).collect()),
+            None => Flex::Null,
+        }
+    }
+    let entries = attrs
+        .0
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_') && !k.contains('\0'))
+        .map(|(k, a)| {
+            let v = match a {
+                Attr::Int(i) => Flex::Int(*i),
+                Attr::Float(f) => Flex::Float(*f as f64),
+                Attr::Bool(b) => Flex::Bool(*b),
+                Attr::Str(s) | Attr::Func(s) => Flex::str(s),
+                Attr::Type(d) => Flex::str(d.name()),
+                Attr::Shape(s) => shape(s),
+                Attr::Tensor(t) => Flex::Blob(t.bytes().to_vec()),
+                Attr::Ints(v) => Flex::Vector(v.iter().map(|&x| Flex::Int(x)).collect()),
+                Attr::Floats(v) => Flex::Vector(v.iter().map(|&x| Flex::Float(x as f64)).collect()),
+                Attr::Bools(v) => Flex::Vector(v.iter().map(|&x| Flex::Bool(x)).collect()),
+                Attr::Strs(v) => Flex::Vector(v.iter().map(|x| Flex::str(x)).collect()),
+                Attr::Types(v) => Flex::Vector(v.iter().map(|d| Flex::str(d.name())).collect()),
+                Attr::Shapes(v) => Flex::Vector(v.iter().map(shape).collect()),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Flex::Map(entries)
 }
 
 /// Row-major transposition of raw elements: output axis `i` is input axis `perm[i]`.

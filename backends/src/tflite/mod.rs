@@ -5,16 +5,19 @@
 //! one `match` arm per IR op. [`serialize`] then writes the plan with flatbuffers' low-level builder
 //! against the hand-written [`schema`] subset. [`reader`] reads models back (tests and reports).
 
+pub mod flexbuffer;
 pub mod lower;
 pub mod reader;
 pub mod schema;
 
 #[cfg(test)]
+mod custom_tests;
+#[cfg(test)]
 mod tests;
 
 use bytes::Bytes;
 use flatbuffers::{FlatBufferBuilder, Push, PushAlignment, WIPOffset};
-use sgc_ir::{DType, Graph};
+use sgc_ir::{DType, Graph, NodeIndex};
 
 use schema::BuiltinOptions;
 
@@ -44,8 +47,32 @@ pub const MIN_RUNTIME_VERSION: &str = "2.8.0";
 
 /// Writes `graph` as a `.tflite` model. The same graph always gives the same bytes.
 pub fn write_tflite(graph: &Graph) -> Result<Vec<u8>, BackendError> {
-    let plan = lower::lower(graph)?;
+    write_tflite_with(graph, &BackendOptions::default())
+}
+
+/// [`write_tflite`] with options (which ops become custom ops, and how they are encoded).
+pub fn write_tflite_with(graph: &Graph, options: &BackendOptions) -> Result<Vec<u8>, BackendError> {
+    let plan = lower::lower_with(graph, options)?;
     serialize(&plan)
+}
+
+/// Serialises the TensorFlow `NodeDef` of a node (the backend knows no TensorFlow format: the driver
+/// passes the frontend's encoder in). Flex ops carry these bytes.
+pub type NodeDefEncoder = fn(&Graph, NodeIndex) -> Vec<u8>;
+
+/// How the backend writes ops without a builtin lowering.
+///
+/// Ops sgc does not know ([`sgc_ir::Op::Other`]) always become TFLite CUSTOM operators whose
+/// `custom_code` is the TensorFlow op name and whose `custom_options` are the node's attributes as a
+/// FlexBuffers map (attributes starting with `_`, such as `_output_shapes`, are left out). Known ops that
+/// have no lowering (TF1 control flow, variables …) stay errors unless named in `custom_ops`.
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    /// TensorFlow op names to emit as custom ops even when they have a builtin lowering.
+    pub custom_ops: Vec<String>,
+    /// Emit custom ops in the Flex encoding instead (`custom_code` "Flex" + op name, options a
+    /// FlexBuffers vector `[op name, NodeDef bytes]`), with this NodeDef encoder.
+    pub flex: Option<NodeDefEncoder>,
 }
 
 /// Constant bytes of one tensor: shared with the IR when no layout change was needed.
@@ -76,9 +103,8 @@ pub struct TensorPlan {
 
 /// The code of an operator: a builtin, or a custom op by name.
 ///
-/// Extension point for CUSTOM ops: a lowering that yields `custom: Some(name)` (with `builtin` =
-/// `schema::builtin::CUSTOM`) gets an OperatorCode with `custom_code`; its flexbuffer options would go into
-/// `Operator.custom_options` (not written yet: no lowering produces custom ops so far).
+/// A custom op has `builtin` = `schema::builtin::CUSTOM` and `custom: Some(custom_code)`; its FlexBuffers
+/// options are in [`OpPlan::custom_options`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpCode {
     pub builtin: i32,
@@ -93,6 +119,8 @@ pub struct OpPlan {
     /// Tensor indices; -1 for an omitted optional input.
     pub inputs: Vec<i32>,
     pub outputs: Vec<i32>,
+    /// `custom_options` (FlexBuffers) of a CUSTOM operator.
+    pub custom_options: Option<Vec<u8>>,
 }
 
 /// A lowered model, ready to serialise: one subgraph and its `serving_default` signature.
@@ -236,6 +264,7 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
         let inputs = fbb.create_vector(&op.inputs);
         let outputs = fbb.create_vector(&op.outputs);
         let options = op.options.write(&mut fbb);
+        let custom_options = op.custom_options.as_deref().map(|o| fbb.create_vector(o));
         let t = fbb.start_table();
         fbb.push_slot_always(operator::OPCODE_INDEX, index as u32);
         fbb.push_slot_always(operator::INPUTS, inputs);
@@ -243,6 +272,10 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
         if let Some(options) = options {
             fbb.push_slot_always(operator::BUILTIN_OPTIONS_TYPE, op.options.tag());
             fbb.push_slot_always(operator::BUILTIN_OPTIONS, options);
+        }
+        if let Some(custom_options) = custom_options {
+            fbb.push_slot_always(operator::CUSTOM_OPTIONS, custom_options);
+            fbb.push_slot_always(operator::CUSTOM_OPTIONS_FORMAT, CUSTOM_OPTIONS_FLEXBUFFERS);
         }
         operators.push(fbb.end_table(t));
     }

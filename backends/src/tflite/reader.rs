@@ -71,6 +71,8 @@ pub struct OperatorInfo {
     pub options_type: u8,
     /// Position of the options table in the file (see [`ModelInfo::option`]).
     pub options_loc: Option<usize>,
+    /// Where a custom operator's `custom_options` (FlexBuffers) lie in the file.
+    pub custom_options: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -304,6 +306,12 @@ pub fn read_model(bytes: &[u8]) -> Result<ModelInfo, ReadError> {
                         o.get::<ForwardsUOffset<Table>>(operator::BUILTIN_OPTIONS, None)
                     }
                     .map(|t| t.loc()),
+                    // SAFETY: verified as a byte vector.
+                    custom_options: unsafe { o.get::<Scalars<u8>>(operator::CUSTOM_OPTIONS, None) }
+                        .map(|v| {
+                            let start = v.bytes().as_ptr() as usize - bytes.as_ptr() as usize;
+                            start..start + v.len()
+                        }),
                 })
                 .collect(),
             inputs: ints(s, subgraph::INPUTS),

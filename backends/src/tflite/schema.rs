@@ -83,6 +83,9 @@ pub mod operator {
     pub const CUSTOM_OPTIONS_FORMAT: VOffsetT = field(6); // CustomOptionsFormat (byte)
 }
 
+/// `CustomOptionsFormat.FLEXBUFFERS`, the only value of the enum.
+pub const CUSTOM_OPTIONS_FLEXBUFFERS: i8 = 0;
+
 /// `table Metadata`.
 pub mod metadata {
     use super::field;

@@ -1,0 +1,224 @@
+//! A short, deterministic fuzzing run in the normal test suite: a few thousand mutations of the fuzzing
+//! seeds (`fuzz/seeds/`: small fixture graphs) and of the custom-op fixture go through the same entry
+//! points as the cargo-fuzz targets in `fuzz/` (the `.pb` import, the `.pbtxt` import, and the whole
+//! lowering), and every input in the regression corpus `fuzz/regressions/<target>/` is replayed. Errors
+//! are fine; a panic fails the test, and so does an input that takes more than a few seconds (a hang).
+//! A failure names the target, the seed and the iteration, so `mutate` reproduces the input.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sgc_passes::io::{select_io, IoSpec};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `.pb` import (the `pb` fuzz target).
+fn pb(data: &[u8]) {
+    let _ = sgc_frontends::graph_from_pb(bytes::Bytes::copy_from_slice(data));
+}
+
+/// The `.pbtxt` import (the `pbtxt` fuzz target).
+fn pbtxt(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = sgc_frontends::graph_from_pbtxt(text);
+    }
+}
+
+/// The whole lowering (the `lower` fuzz target): the first byte picks the frontend (odd: text).
+fn lower(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let graph = if mode & 1 == 1 {
+        match std::str::from_utf8(rest) {
+            Ok(text) => sgc_frontends::graph_from_pbtxt(text),
+            Err(_) => return,
+        }
+    } else {
+        sgc_frontends::graph_from_pb(bytes::Bytes::copy_from_slice(rest))
+    };
+    let Ok(mut graph) = graph else { return };
+    if select_io(&mut graph, &IoSpec::default()).is_err() {
+        return;
+    }
+    if sgc_passes::lower_pipeline()
+        .run(&mut graph, |_, _| {})
+        .is_err()
+    {
+        return;
+    }
+    let _ = sgc_backends::write_tflite(&graph);
+}
+
+type Target = (&'static str, fn(&[u8]));
+const TARGETS: [Target; 3] = [("pb", pb), ("pbtxt", pbtxt), ("lower", lower)];
+
+/// xorshift64*: deterministic and dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Values that find edge cases in sizes, ports, dims and counts.
+const INTERESTING: [&str; 10] = [
+    "0",
+    "-1",
+    "-2",
+    "1",
+    "65536",
+    "2147483647",
+    "2147483648",
+    "-9223372036854775808",
+    "99999999999999999999",
+    "1e39",
+];
+
+/// One to four random edits of `input`: bit flips, byte sets, deletions, duplications, splices from
+/// `other`, and (for text) numbers replaced by interesting ones.
+fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], text: bool) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        if v.is_empty() {
+            v.push(rng.next() as u8);
+        }
+        let len = v.len();
+        let at = rng.below(len);
+        let span = 1 + rng.below(len.min(64));
+        match rng.below(if text { 7 } else { 6 }) {
+            0 => v[at] ^= 1 << rng.below(8),
+            1 => v[at] = rng.next() as u8,
+            2 => {
+                v.drain(at..(at + span).min(len));
+            }
+            3 => {
+                let piece = v[at..(at + span).min(len)].to_vec();
+                let to = rng.below(v.len());
+                v.splice(to..to, piece);
+            }
+            4 if !other.is_empty() => {
+                let from = rng.below(other.len());
+                let piece = &other[from..(from + span).min(other.len())];
+                v.splice(at..at, piece.iter().copied());
+            }
+            5 => v.truncate(at),
+            _ => {
+                // Replace the number at or after `at` (text): digits and a leading '-'.
+                if let Some(start) = v[at..].iter().position(u8::is_ascii_digit) {
+                    let start = at + start;
+                    let end = v[start..]
+                        .iter()
+                        .position(|b| !b.is_ascii_digit())
+                        .map_or(v.len(), |e| start + e);
+                    let start = if start > 0 && v[start - 1] == b'-' {
+                        start - 1
+                    } else {
+                        start
+                    };
+                    let value = INTERESTING[rng.below(INTERESTING.len())].as_bytes();
+                    v.splice(start..end, value.iter().copied());
+                }
+            }
+        }
+    }
+    v
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(d) => d
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+/// The seeds of a target: its `fuzz/seeds/<target>/` files and the custom-op fixture.
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = read_dir_sorted(&root().join("fuzz/seeds").join(target))
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let custom = root().join("tests/fixtures-custom/erf_lgamma");
+    let pb = std::fs::read(custom.join("graph.pb")).unwrap();
+    let txt = std::fs::read(custom.join("graph.pbtxt")).unwrap();
+    match target {
+        "pb" => out.push(pb),
+        "pbtxt" => out.push(txt),
+        _ => {
+            out.push([&[0u8][..], &pb].concat());
+            out.push([&[1u8][..], &txt].concat());
+        }
+    }
+    assert!(!out.is_empty(), "no seeds for {target}");
+    out
+}
+
+/// Runs `f` on `input`, failing (with `what`) on a panic or when it takes longer than `limit`.
+fn check(f: fn(&[u8]), input: &[u8], what: &dyn Fn() -> String, limit: Duration) {
+    let start = Instant::now();
+    if std::panic::catch_unwind(|| f(input)).is_err() {
+        panic!("{} panicked (input of {} bytes)", what(), input.len());
+    }
+    let took = start.elapsed();
+    assert!(took < limit, "{} took {took:?}: a hang?", what());
+}
+
+#[test]
+fn the_regression_corpus_replays_without_panics() {
+    for (name, f) in TARGETS {
+        for path in read_dir_sorted(&root().join("fuzz/regressions").join(name)) {
+            let data = std::fs::read(&path).unwrap();
+            check(
+                f,
+                &data,
+                &|| format!("{name}: {}", path.display()),
+                Duration::from_secs(10),
+            );
+        }
+    }
+}
+
+#[test]
+fn mutated_fixture_graphs_give_errors_not_panics() {
+    // Iterations per target: the lowering runs the whole pipeline, so fewer of those.
+    let budget = [("pb", 2500), ("pbtxt", 1200), ("lower", 800)];
+    for ((name, f), (_, iterations)) in TARGETS.into_iter().zip(budget) {
+        let seeds = seeds(name);
+        let text = name == "pbtxt";
+        for (s, seed) in seeds.iter().enumerate() {
+            check(
+                f,
+                seed,
+                &|| format!("{name}: seed {s}"),
+                Duration::from_secs(10),
+            );
+        }
+        let mut rng = Rng(0x5eed_0000 + name.len() as u64);
+        for i in 0..iterations {
+            let s = rng.below(seeds.len());
+            let other = &seeds[rng.below(seeds.len())];
+            let text_mode = text || (name == "lower" && seeds[s].first() == Some(&1));
+            let input = mutate(&mut rng, &seeds[s], other, text_mode);
+            check(
+                f,
+                &input,
+                &|| format!("{name}: iteration {i} (seed file {s})"),
+                Duration::from_secs(5),
+            );
+        }
+    }
+}
