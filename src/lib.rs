@@ -2,6 +2,8 @@
 //!
 //! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
 
+pub mod report;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -66,6 +68,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// `sgc report --fail-on`: some op has the named fate (exit code 3).
+    #[error("{0}")]
+    FailOn(String),
     #[error("{path}: {error}")]
     Io { path: String, error: std::io::Error },
 }
@@ -77,6 +82,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::FailOn(_) => 3,
             Error::Backend {
                 error: sgc_backends::BackendError::NoLowering { .. },
                 ..

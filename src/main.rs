@@ -61,6 +61,45 @@ enum Command {
     },
     /// List the passes, in the order `sgc lower` runs them, with what each does.
     Passes,
+    /// Say what becomes of every op type of a graph (builtin, custom, folded, removed by which pass, or
+    /// blocked and why), before converting it. Works when lowering fails: it says what blocks.
+    Report {
+        /// The frozen graph: binary `.pb` or text `.pbtxt`.
+        input: PathBuf,
+        /// text (default), json (schema in `sgc_backends::report`), md, or html (one self-contained page
+        /// with Graphviz pictures of the graph when `dot` is installed).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+        /// Write the report here (atomically) instead of to stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Output tensors, as for `sgc lower`.
+        #[arg(long, value_delimiter = ',')]
+        outputs: Vec<String>,
+        /// An input shape, `NAME=d0,d1,...`; repeatable (as for `sgc lower`).
+        #[arg(long = "inputs", value_name = "NAME=DIMS")]
+        inputs: Vec<String>,
+        /// Run these passes instead of the default pipeline (as for `sgc lower`).
+        #[arg(long, value_delimiter = ',')]
+        passes: Option<Vec<String>>,
+        /// Exit with 3 (after writing the report) when some op has this fate.
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FailOn {
+    Custom,
+    Blocked,
 }
 
 /// StyleGAN exports (see README, "Phone-sized exports").
@@ -186,6 +225,54 @@ fn run(command: Command) -> Result<(), Error> {
                 t.passes.as_secs_f64() * 1e3,
                 t.backend.as_secs_f64() * 1e3,
             );
+            Ok(())
+        }
+        Command::Report {
+            input,
+            format,
+            output,
+            outputs,
+            inputs,
+            passes,
+            fail_on,
+        } => {
+            let input_shapes = inputs
+                .iter()
+                .map(|s| parse_input_shape(s))
+                .collect::<Result<_, _>>()?;
+            let options = LowerOptions {
+                io: IoSpec {
+                    outputs,
+                    input_shapes,
+                },
+                passes,
+                ..Default::default()
+            };
+            // Hook: once `sgc lower` takes --custom-op/--flex, pass the same backend options here.
+            let backend = sgc_backends::tflite::BackendOptions::default();
+            let reported = sgc::report::report(&input, &options, &backend)?;
+            let text = reported.render(match format {
+                ReportFormat::Text => sgc::report::Format::Text,
+                ReportFormat::Json => sgc::report::Format::Json,
+                ReportFormat::Md => sgc::report::Format::Md,
+                ReportFormat::Html => sgc::report::Format::Html,
+            });
+            match &output {
+                Some(path) => write_atomically(path, text.as_bytes())?,
+                None => print!("{text}"),
+            }
+            let (category, what) = match fail_on {
+                None => return Ok(()),
+                Some(FailOn::Custom) => (sgc_backends::report::Category::Custom, "custom ops"),
+                Some(FailOn::Blocked) => (sgc_backends::report::Category::Blocked, "blocked ops"),
+            };
+            if reported.report.has(category) {
+                return Err(Error::FailOn(format!(
+                    "{}: the graph has {what} (--fail-on); {}",
+                    input.display(),
+                    reported.report.summary_line()
+                )));
+            }
             Ok(())
         }
         Command::Stubs { model, output } => {
