@@ -31,14 +31,8 @@ pub fn lower(graph: &Graph) -> Result<ModelPlan, BackendError> {
 
 /// [`lower`] with options: which ops become custom ops, and in which encoding.
 pub fn lower_with(graph: &Graph, options: &BackendOptions) -> Result<ModelPlan, BackendError> {
-    let mut l = Lowerer {
-        g: graph,
-        plan: ModelPlan::default(),
-        tensors: HashMap::new(),
-        derived: HashMap::new(),
-        zeros: HashMap::new(),
-        options: options.clone(),
-    };
+    let mut l = Lowerer::new(graph);
+    l.options = options.clone();
     for &input in &graph.inputs {
         let node = graph.node(input);
         if !matches!(node.op, Op::Placeholder | Op::PlaceholderWithDefault) {
@@ -63,6 +57,90 @@ pub fn lower_with(graph: &Graph, options: &BackendOptions) -> Result<ModelPlan, 
         l.plan.signature_outputs.push((out.name.clone(), t));
     }
     Ok(l.plan)
+}
+
+/// What the lowering table makes of one node (see [`lower_each`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeLowering {
+    /// The operators the node became, in order (several for multi-op lowerings such as `ClipByValue`, a
+    /// CAST or TRANSPOSE in front of the main one). A custom op has `OpCode::custom` set.
+    Operators(Vec<OpCode>),
+    /// No operator: a constant, a model input, an alias of its input, a statically known `Shape`.
+    NoOperator,
+    /// No graph output depends on the node: it is not lowered at all.
+    NotLive,
+    /// Lowering the node fails with this error.
+    Failed(BackendError),
+}
+
+/// Per-node lowering results of a whole graph, for reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coverage {
+    /// Every node of the graph, in topological order.
+    pub nodes: Vec<(NodeIndex, NodeLowering)>,
+    /// Errors about the graph as a whole (a cycle, an output that cannot be produced).
+    pub graph_errors: Vec<BackendError>,
+}
+
+/// Runs the lowering table over every node like [`lower_with`] does, but does not stop at a failing node: it
+/// records the error, gives the node's outputs stand-in tensors so that its consumers are lowered too,
+/// and goes on. The first failure in the result is the error [`lower`] returns. The answer comes from the
+/// table itself, so a report can never disagree with what `lower` emits.
+pub fn lower_each(graph: &Graph, options: &BackendOptions) -> Coverage {
+    let mut l = Lowerer::new(graph);
+    l.options = options.clone();
+    let mut cov = Coverage::default();
+    let mut failed_inputs = HashMap::new();
+    for &input in &graph.inputs {
+        let node = graph.node(input);
+        let res = if matches!(node.op, Op::Placeholder | Op::PlaceholderWithDefault) {
+            l.output(input, 0).map(|_| ())
+        } else {
+            Err(l.err(input, "graph inputs must be placeholders"))
+        };
+        if let Err(e) = res {
+            l.stand_in(input);
+            failed_inputs.insert(input, e);
+        }
+    }
+    let order = match graph.topo_order() {
+        Ok(order) => order,
+        Err(e) => {
+            cov.graph_errors.push(BackendError::Graph(e.to_string()));
+            return cov;
+        }
+    };
+    let live = l.live_nodes();
+    for n in order {
+        let result = if let Some(e) = failed_inputs.remove(&n) {
+            NodeLowering::Failed(e)
+        } else if !live.contains(&n) {
+            NodeLowering::NotLive
+        } else {
+            let first = l.plan.operators.len();
+            match l.lower_node(n) {
+                Ok(()) if l.plan.operators.len() == first => NodeLowering::NoOperator,
+                Ok(()) => NodeLowering::Operators(
+                    l.plan.operators[first..]
+                        .iter()
+                        .map(|o| o.code.clone())
+                        .collect(),
+                ),
+                Err(e) => {
+                    l.plan.operators.truncate(first);
+                    l.stand_in(n);
+                    NodeLowering::Failed(e)
+                }
+            }
+        };
+        cov.nodes.push((n, result));
+    }
+    for out in &graph.outputs {
+        if let Err(e) = l.value(out.value) {
+            cov.graph_errors.push(e);
+        }
+    }
+    cov
 }
 
 /// A constant re-laid-out for TFLite, cached per source value so each is written once.
@@ -93,6 +171,33 @@ const HWOI_TO_OHWI: &[usize] = &[2, 0, 1, 3];
 const SWAP_2D: &[usize] = &[1, 0];
 
 impl<'g> Lowerer<'g> {
+    fn new(g: &'g Graph) -> Self {
+        Lowerer {
+            g,
+            plan: ModelPlan::default(),
+            tensors: HashMap::new(),
+            derived: HashMap::new(),
+            zeros: HashMap::new(),
+            options: BackendOptions::default(),
+        }
+    }
+
+    /// Tensors for the outputs of a node that failed to lower, so that its consumers can still be
+    /// lowered ([`lower_each`]): typed ones where the outputs are typed, else scalar placeholders.
+    fn stand_in(&mut self, n: NodeIndex) {
+        for port in 0..self.g.node(n).outputs.len() {
+            if self.output(n, port).is_err() {
+                let t = self.add_tensor(TensorPlan {
+                    name: format!("{}/stand_in", self.g.value_name(ValueRef::new(n, port))),
+                    dtype: DType::F32,
+                    shape: Vec::new(),
+                    data: None,
+                });
+                self.tensors.insert(ValueRef::new(n, port), t);
+            }
+        }
+    }
+
     fn err(&self, n: NodeIndex, reason: impl Into<String>) -> BackendError {
         let node = self.g.node(n);
         BackendError::Node {
@@ -329,6 +434,66 @@ impl<'g> Lowerer<'g> {
             shape,
             data: None,
         }))
+    }
+
+    /// The axes of a `Mean` (keeping dimensions) over several axes, in the order to reduce them one at a
+    /// time: innermost first. TFLite's MEAN accumulates in float32 along the reduced axes; over all of a
+    /// 1024×1024 NHWC image (StyleGAN's instance norm) that is one running sum of a million terms per
+    /// channel, whose rounding error is several 1e-4 of the result. A mean of row means is the same
+    /// value (the rows have equal length) with sums of ~1000 terms each. `None`: one MEAN is fine.
+    fn mean_steps(
+        &self,
+        n: NodeIndex,
+        x: ValueRef,
+        axes: ValueRef,
+    ) -> Result<Option<Vec<usize>>, BackendError> {
+        let (dtype, shape) = self.info(x)?;
+        let Some(axes) = self.const_of(self.resolve(axes)) else {
+            return Ok(None);
+        };
+        let rank = shape.len() as i64;
+        let mut axes: Vec<usize> = axes
+            .to_i64s()
+            .map_err(|e| self.err(n, format!("reduction axes: {e}")))?
+            .into_iter()
+            .map(|a| if a < 0 { a + rank } else { a })
+            .filter(|&a| (0..rank).contains(&a) && shape[a as usize] > 1)
+            .map(|a| a as usize)
+            .collect();
+        axes.sort_unstable_by(|a, b| b.cmp(a));
+        axes.dedup();
+        let elements: usize = axes.iter().map(|&a| shape[a]).product();
+        Ok((dtype == DType::F32 && axes.len() > 1 && elements > 4096).then_some(axes))
+    }
+
+    /// One MEAN per axis in `steps`, through intermediate tensors.
+    fn lower_mean_in_steps(
+        &mut self,
+        n: NodeIndex,
+        x: i32,
+        steps: Vec<usize>,
+    ) -> Result<(), BackendError> {
+        let name = self.g.node(n).name.clone();
+        let (dtype, mut shape) = self.info(self.g.inputs(n)[0])?;
+        let mut current = x;
+        for (i, &axis) in steps.iter().enumerate() {
+            let axis_t = self.i32_const(n, format!("{name}/axis_{axis}"), vec![axis as i32])?;
+            shape[axis] = 1;
+            let out = if i + 1 == steps.len() {
+                self.outputs(n)?
+            } else {
+                vec![self.new_tensor(n, format!("{name}/mean_axis_{axis}"), dtype, &shape)?]
+            };
+            let next = out[0];
+            self.emit(
+                builtin::MEAN,
+                BuiltinOptions::Reducer { keep_dims: true },
+                vec![current, axis_t],
+                out,
+            );
+            current = next;
+        }
+        Ok(())
     }
 
     /// A zero vector (the bias TFLite's convs take).
@@ -681,6 +846,11 @@ impl<'g> Lowerer<'g> {
                 let ins = self.inputs(n, 2..=2)?;
                 let keep_dims = node.attrs.bool("keep_dims").unwrap_or(false);
                 let x = self.value(ins[0])?;
+                if op == Op::Mean && keep_dims {
+                    if let Some(steps) = self.mean_steps(n, ins[0], ins[1])? {
+                        return self.lower_mean_in_steps(n, x, steps);
+                    }
+                }
                 let axes = self.int32_operand(n, ins[1], "reduction axes")?;
                 let out = self.outputs(n)?;
                 self.emit(code, O::Reducer { keep_dims }, vec![x, axes], out);
