@@ -23,9 +23,9 @@ pub struct EGraphLimits {
 impl Default for EGraphLimits {
     fn default() -> Self {
         EGraphLimits {
-            nodes: 200_000,
+            nodes: 100_000,
             iterations: 30,
-            time: Duration::from_secs(5),
+            time: Duration::from_secs(2),
         }
     }
 }

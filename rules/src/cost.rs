@@ -70,12 +70,15 @@ pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
 
     let mut queue: std::collections::VecDeque<usize> = (0..classes.len()).collect();
     let mut queued = vec![true; classes.len()];
-    // Every update lowers a cost; the cap only guards against rounding ping-pong.
+    // A cap on updates, in case choices oscillate; export still refuses a cyclic choice.
     let mut budget = 64 * classes.len() + 1024;
     while let Some(k) = queue.pop_front() {
         queued[k] = false;
+        // Re-evaluate the class from scratch on its children's current terms: keeping an old term
+        // because it is not beaten would keep its stale set of used classes, and a stale set can hide
+        // a cycle through a child whose term changed since.
         let class = classes[k];
-        let mut improved = false;
+        let mut candidate: Option<Best> = None;
         for (ni, node) in egraph[class].nodes.iter().enumerate() {
             let children: Vec<usize> = node
                 .children()
@@ -106,20 +109,27 @@ pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
                 }
             }
             uses[k / 64] |= 1 << (k % 64);
-            let better = best[k]
+            if candidate
                 .as_ref()
-                .is_none_or(|b| cost < b.cost - 1e-9 * b.cost.abs().max(1.0));
-            if better {
-                best[k] = Some(Best {
+                .is_none_or(|b| cost < b.cost - 1e-9 * b.cost.abs().max(1.0))
+            {
+                candidate = Some(Best {
                     node: ni,
                     local,
                     cost,
                     uses,
                 });
-                improved = true;
             }
         }
-        if improved {
+        let changed = match (&best[k], &candidate) {
+            (None, None) => false,
+            (Some(old), Some(new)) => {
+                old.node != new.node || old.uses != new.uses || old.cost != new.cost
+            }
+            _ => true,
+        };
+        best[k] = candidate;
+        if changed {
             budget = budget.saturating_sub(1);
             if budget == 0 {
                 break;
@@ -132,6 +142,7 @@ pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
             }
         }
     }
+
     // For rule authors: `SGC_EGRAPH_DEBUG=1` lists every class left without a term, and why.
     if std::env::var_os("SGC_EGRAPH_DEBUG").is_some() {
         for (k, &class) in classes.iter().enumerate() {

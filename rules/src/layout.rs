@@ -117,23 +117,19 @@ fn transpose_into_unary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) 
     Some(add_op(egraph, op.clone(), attrs, vec![t]))
 }
 
-/// `T(B(a, b), p) = B(T(a, p), T(b, p))`; an all-ones operand of lower rank passes unchanged.
+/// `T(B(a, b), p) = B(T(a, p), T(b, p))`, when at least one of the new transposes is free (see
+/// [`transpose_is_free`]): the transpose then travels up one operand chain at a time, which is what
+/// reaches a constant, instead of doubling at every binary op.
 fn transpose_into_binary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
     let p = perm(egraph, bound(subst, "?p"))?;
-    let attrs = attrs_under_transpose(egraph, class, op)?;
-    let mut args = Vec::with_capacity(2);
-    for v in ["?a", "?b"] {
-        let operand = bound(subst, v);
-        let r = rank(egraph, operand)?;
-        if r == p.len() {
-            args.push(add_transpose(egraph, operand, &as_i64(&p)));
-        } else if shape(egraph, operand)?.iter().all(|&d| d == 1) {
-            args.push(operand);
-        } else {
-            return None;
-        }
+    let (a, b) = (bound(subst, "?a"), bound(subst, "?b"));
+    if !(transpose_is_free(egraph, a, &p) || transpose_is_free(egraph, b, &p)) {
+        return None;
     }
-    Some(add_op(egraph, op.clone(), attrs, args))
+    let attrs = attrs_under_transpose(egraph, class, op)?;
+    let a2 = transposed_operand(egraph, a, &p)?;
+    let b2 = transposed_operand(egraph, b, &p)?;
+    Some(add_op(egraph, op.clone(), attrs, vec![a2, b2]))
 }
 
 /// `T(T(x, p), q) = T(x, r)` with `r[i] = p[q[i]]`, or `x` when `r` is the identity.
@@ -187,8 +183,8 @@ fn unary(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
     Some(add_transpose(egraph, inner, &as_i64(&p)))
 }
 
-/// `B(T(x, p), y) = T(B(x, T(y, p⁻¹)), p)` when `y` has `x`'s rank; `y` passes unchanged when it is
-/// all size-1 dimensions of no larger rank (a scalar, say).
+/// `B(T(x, p), y) = T(B(x, T(y, p⁻¹)), p)`; an operand of lower rank is first given leading size-1
+/// dimensions, as broadcasting would (see [`transposed_operand`]).
 fn binary(
     egraph: &mut EGraph,
     class: Id,
@@ -199,18 +195,10 @@ fn binary(
     let x = bound(subst, "?x");
     let y = bound(subst, "?y");
     let p = perm(egraph, bound(subst, "?p"))?;
-    let rx = rank(egraph, x)?;
-    let ry = rank(egraph, y)?;
-    if rx != p.len() {
+    if rank(egraph, x)? != p.len() {
         return None;
     }
-    let y2 = if ry == rx {
-        add_transpose(egraph, y, &as_i64(&inverse(&p)))
-    } else if ry < rx && shape(egraph, y)?.iter().all(|&d| d == 1) {
-        y
-    } else {
-        return None;
-    };
+    let y2 = transposed_operand(egraph, y, &inverse(&p))?;
     let attrs = attrs_of(egraph, class, op);
     let args = if transposed_left {
         vec![x, y2]
@@ -219,6 +207,45 @@ fn binary(
     };
     let inner = add_op(egraph, op.clone(), attrs, args);
     Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `y` transposed by `perm` as a broadcasting operand of rank `perm.len()`: unchanged when it is all
+/// size-1 dimensions, else padded with leading size-1 dimensions (a reshape) and transposed.
+fn transposed_operand(egraph: &mut EGraph, y: Id, perm: &[usize]) -> Option<Id> {
+    let dims = shape(egraph, y)?;
+    if dims.len() > perm.len() {
+        return None;
+    }
+    if dims.iter().all(|&d| d == 1) {
+        return Some(y);
+    }
+    let y = if dims.len() < perm.len() {
+        let mut padded = vec![1i64; perm.len() - dims.len()];
+        padded.extend(dims.iter().map(|&d| d as i64));
+        let s = add_i32s(egraph, &padded);
+        let mut attrs = sgc_ir::Attrs::new();
+        attrs.set("Tshape", Attr::Type(sgc_ir::DType::I32));
+        add_op(egraph, Op::Reshape, attrs, vec![y, s])
+    } else {
+        y
+    };
+    Some(add_transpose(egraph, y, &as_i64(perm)))
+}
+
+/// Whether transposing `y` by `perm` costs nothing at run time: `y` is a constant (transposed at
+/// compile time), all size-1 dimensions, or the transpose only moves size-1 dimensions (a reshape).
+fn transpose_is_free(egraph: &EGraph, y: Id, perm: &[usize]) -> bool {
+    if egraph[y].data.value.is_some() {
+        return true;
+    }
+    let Some(dims) = shape(egraph, y) else {
+        return false;
+    };
+    if dims.len() < perm.len() {
+        return dims.iter().all(|&d| d == 1);
+    }
+    let moved: Vec<usize> = perm.iter().copied().filter(|&d| dims[d] != 1).collect();
+    dims.len() == perm.len() && moved.windows(2).all(|w| w[0] < w[1])
 }
 
 /// `R(T(x, p), axes) = T(R(x, p[axes]), p)` for reductions that keep their dimensions.

@@ -5,7 +5,7 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, DType, Op};
 
-use crate::util::{add_op, bound, rule, value};
+use crate::util::{add_op, bound, rule, shape, value};
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
@@ -20,8 +20,12 @@ pub fn rules() -> Vec<Rewrite> {
     .collect()
 }
 
-fn leaky_relu(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
+fn leaky_relu(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     let x = bound(subst, "?x");
+    // `a` must not broadcast `x` to a larger shape (LeakyRelu keeps `x`'s shape).
+    if shape(egraph, x)? != shape(egraph, class)? {
+        return None;
+    }
     let a = value(egraph, bound(subst, "?a"))?;
     if a.numel() != 1 || a.dtype() != DType::F32 {
         return None;
