@@ -13,6 +13,9 @@ use sgc_passes::io::{select_io, IoSpec};
 use sgc_passes::manager::PassRun;
 use sgc_passes::{lower_pipeline, PassManager};
 
+/// Boxes in a `--dump-after` Graphviz picture before name scopes are collapsed.
+const DUMP_DOT_BOXES: usize = 150;
+
 /// Everything `sgc lower` can be asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct LowerOptions {
@@ -140,12 +143,24 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
             step += 1;
             if options.dump_after.iter().any(|p| p == pass || p == "all") {
                 if let Some(dir) = &options.dump_dir {
-                    let path = dir.join(format!("{step:02}-{pass}.txt"));
-                    if let Err(error) = std::fs::write(&path, g.dump()) {
-                        dump_error.get_or_insert(Error::Io {
-                            path: path.display().to_string(),
-                            error,
-                        });
+                    // The IR as text, and as a Graphviz picture (collapsed by name scope when large).
+                    let title = format!("after {pass}");
+                    let dot = sgc_backends::report::dot::to_dot(
+                        g,
+                        &title,
+                        DUMP_DOT_BOXES,
+                        &Default::default(),
+                    );
+                    for (path, text) in [
+                        (dir.join(format!("{step:02}-{pass}.txt")), g.dump()),
+                        (dir.join(format!("{step:02}-{pass}.dot")), dot),
+                    ] {
+                        if let Err(error) = std::fs::write(&path, text) {
+                            dump_error.get_or_insert(Error::Io {
+                                path: path.display().to_string(),
+                                error,
+                            });
+                        }
                     }
                 }
             }

@@ -206,3 +206,35 @@ fn same_input_gives_identical_bytes() {
     }
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
+
+#[test]
+fn dump_after_writes_ir_text_and_graphviz() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.tflite");
+    let dumps = dir.path().join("ir");
+    std::fs::create_dir(&dumps).unwrap();
+    let o = sgc(&[
+        "lower",
+        example().to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--dump-after",
+        "fold-switch-merge,egraph",
+        "--dump-dir",
+        dumps.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&dumps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("-egraph.dot")));
+    let text = std::fs::read_to_string(
+        dumps.join(names.iter().find(|n| n.ends_with("-egraph.txt")).unwrap()),
+    )
+    .unwrap();
+    assert!(text.contains("LeakyRelu("), "{text}");
+    assert!(!text.contains("= Switch("));
+}
