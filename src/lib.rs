@@ -29,6 +29,8 @@ pub struct LowerOptions {
     pub stylegan: sgc_passes::stylegan::StyleganOptions,
     /// Which ops become TFLite custom ops and in which encoding (`--custom-op`, `--flex`).
     pub backend: sgc_backends::BackendOptions,
+    /// The target runtime lacks LEAKY_RELU: expand it to MAXIMUM + MUL after the e-graph pass.
+    pub no_leaky_relu: bool,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -133,6 +135,14 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     };
     if !options.stylegan.is_empty() {
         sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
+    }
+    if options.no_leaky_relu {
+        let after_egraph = manager
+            .names()
+            .iter()
+            .rposition(|&p| p == "egraph")
+            .map_or(manager.names().len(), |i| i + 1);
+        manager.insert(after_egraph, Box::new(sgc_passes::expand::ExpandLeakyRelu));
     }
 
     let start = Instant::now();

@@ -48,6 +48,9 @@ enum Command {
         stylegan: Box<StyleganArgs>,
         #[command(flatten)]
         custom: CustomOpArgs,
+        /// The target runtime has no LEAKY_RELU: write leaky relus as MAXIMUM(x, MUL(x, alpha)).
+        #[arg(long)]
+        no_leaky_relu: bool,
     },
     /// Write C++ kernel stubs for the custom ops of a .tflite model: one file per op with a
     /// TfLiteRegistration (prepare sets the recorded output shapes, invoke is to be written), a header
@@ -193,6 +196,7 @@ fn run(command: Command) -> Result<(), Error> {
             dump_dir,
             stylegan,
             custom,
+            no_leaky_relu,
         } => {
             let input_shapes = inputs
                 .iter()
@@ -208,6 +212,7 @@ fn run(command: Command) -> Result<(), Error> {
                 dump_after,
                 stylegan: (*stylegan).options()?,
                 backend: custom.options(),
+                no_leaky_relu,
             };
             let lowered = lower(&input, &options)?;
             for note in &lowered.notes {

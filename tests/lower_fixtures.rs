@@ -140,3 +140,28 @@ fn every_fixture_is_tested() {
     tested.sort();
     assert_eq!(found, tested);
 }
+
+/// A target without LEAKY_RELU (`--no-leaky-relu`): the same model with MAXIMUM + MUL, still equal to TF.
+#[test]
+fn generator_for_a_target_without_leaky_relu() {
+    let f = Fixture::named("generator_full_32");
+    let options = LowerOptions {
+        io: io_spec(&f),
+        no_leaky_relu: true,
+        ..Default::default()
+    };
+    let lowered = lower(&f.graph(), &options).expect("lowers");
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("g.tflite");
+    std::fs::write(&model, &lowered.tflite).unwrap();
+    let (outputs, ops) = run_litert(&model, &f.inputs);
+    assert!(ops.get("LEAKY_RELU").is_none(), "{ops}");
+    assert_eq!(ops["MAXIMUM"], 16, "{ops}");
+    for ((out, want), got) in f.reference_outputs().iter().zip(&outputs) {
+        assert_close(
+            &format!("generator_full_32 {out}: LiteRT, no LEAKY_RELU"),
+            got,
+            want,
+        );
+    }
+}

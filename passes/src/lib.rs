@@ -19,6 +19,7 @@
 pub mod control_flow;
 pub mod dce;
 pub mod egraph;
+pub mod expand;
 pub mod fold;
 pub mod freeze;
 pub mod identity;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::{Graph, Op};
 
 use crate::{
-    control_flow, dce, egraph, fold, freeze, identity, layout, stylegan, Pass, PassError,
+    control_flow, dce, egraph, expand, fold, freeze, identity, layout, stylegan, Pass, PassError,
     PassReport,
 };
 
@@ -26,6 +26,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(stylegan::prune::PruneResolution::default()),
         Box::new(stylegan::parts::ImageOutput::default()),
         Box::new(egraph::EGraphRewrite::default()),
+        Box::new(expand::ExpandLeakyRelu),
     ]
 }
 
