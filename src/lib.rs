@@ -129,21 +129,7 @@ pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
         file: file.clone(),
         error,
     })?;
-    let mut manager = match &options.passes {
-        Some(names) => PassManager::from_names(names).map_err(Error::Usage)?,
-        None => lower_pipeline(),
-    };
-    if !options.stylegan.is_empty() {
-        sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
-    }
-    if options.no_leaky_relu {
-        let after_egraph = manager
-            .names()
-            .iter()
-            .rposition(|&p| p == "egraph")
-            .map_or(manager.names().len(), |i| i + 1);
-        manager.insert(after_egraph, Box::new(sgc_passes::expand::ExpandLeakyRelu));
-    }
+    let manager = pass_manager(options)?;
 
     let start = Instant::now();
     let mut dump_error = None;
@@ -239,6 +225,27 @@ pub fn write_stubs(model: &Path, dir: &Path) -> Result<Vec<PathBuf>, Error> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// The passes `options` ask for: `--passes` or the default pipeline, configured for the StyleGAN
+/// exports and the target (`--no-leaky-relu`). `sgc lower` and `sgc report` share it.
+pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
+    let mut manager = match &options.passes {
+        Some(names) => PassManager::from_names(names).map_err(Error::Usage)?,
+        None => lower_pipeline(),
+    };
+    if !options.stylegan.is_empty() {
+        sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
+    }
+    if options.no_leaky_relu {
+        let after_egraph = manager
+            .names()
+            .iter()
+            .rposition(|&p| p == "egraph")
+            .map_or(manager.names().len(), |i| i + 1);
+        manager.insert(after_egraph, Box::new(sgc_passes::expand::ExpandLeakyRelu));
+    }
+    Ok(manager)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, renamed into place, so a failure

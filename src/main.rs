@@ -29,28 +29,14 @@ enum Command {
         /// Where to write the model (written atomically).
         #[arg(short, long)]
         output: PathBuf,
-        /// Output tensors, `node` or `node:port`, comma-separated (default: the graph's sink nodes).
-        #[arg(long, value_delimiter = ',')]
-        outputs: Vec<String>,
-        /// An input shape, `NAME=d0,d1,...`; repeatable. Unknown batch dimensions default to 1.
-        #[arg(long = "inputs", value_name = "NAME=DIMS")]
-        inputs: Vec<String>,
-        /// Run these passes instead of the default pipeline (see `sgc passes`).
-        #[arg(long, value_delimiter = ',')]
-        passes: Option<Vec<String>>,
-        /// Write the IR after these passes (`all` for each) to `--dump-dir`.
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Write the IR after these passes (`all` for each) to `--dump-dir`, as text and Graphviz.
         #[arg(long, value_delimiter = ',')]
         dump_after: Vec<String>,
         /// Directory for `--dump-after` (default: current directory).
         #[arg(long)]
         dump_dir: Option<PathBuf>,
-        #[command(flatten)]
-        stylegan: Box<StyleganArgs>,
-        #[command(flatten)]
-        custom: CustomOpArgs,
-        /// The target runtime has no LEAKY_RELU: write leaky relus as MAXIMUM(x, MUL(x, alpha)).
-        #[arg(long)]
-        no_leaky_relu: bool,
     },
     /// Write C++ kernel stubs for the custom ops of a .tflite model: one file per op with a
     /// TfLiteRegistration (prepare sets the recorded output shapes, invoke is to be written), a header
@@ -76,19 +62,55 @@ enum Command {
         /// Write the report here (atomically) instead of to stdout.
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Output tensors, as for `sgc lower`.
-        #[arg(long, value_delimiter = ',')]
-        outputs: Vec<String>,
-        /// An input shape, `NAME=d0,d1,...`; repeatable (as for `sgc lower`).
-        #[arg(long = "inputs", value_name = "NAME=DIMS")]
-        inputs: Vec<String>,
-        /// Run these passes instead of the default pipeline (as for `sgc lower`).
-        #[arg(long, value_delimiter = ',')]
-        passes: Option<Vec<String>>,
         /// Exit with 3 (after writing the report) when some op has this fate.
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
+        #[command(flatten)]
+        pipeline: PipelineArgs,
     },
+}
+
+/// What to convert and how: shared by `sgc lower` and `sgc report`, so a report describes exactly the
+/// conversion the same options would make.
+#[derive(clap::Args)]
+struct PipelineArgs {
+    /// Output tensors, `node` or `node:port`, comma-separated (default: the graph's sink nodes).
+    #[arg(long, value_delimiter = ',')]
+    outputs: Vec<String>,
+    /// An input shape, `NAME=d0,d1,...`; repeatable. Unknown batch dimensions default to 1.
+    #[arg(long = "inputs", value_name = "NAME=DIMS")]
+    inputs: Vec<String>,
+    /// Run these passes instead of the default pipeline (see `sgc passes`).
+    #[arg(long, value_delimiter = ',')]
+    passes: Option<Vec<String>>,
+    #[command(flatten)]
+    stylegan: Box<StyleganArgs>,
+    #[command(flatten)]
+    custom: CustomOpArgs,
+    /// The target runtime has no LEAKY_RELU: write leaky relus as MAXIMUM(x, MUL(x, alpha)).
+    #[arg(long)]
+    no_leaky_relu: bool,
+}
+
+impl PipelineArgs {
+    fn options(self) -> Result<LowerOptions, Error> {
+        let input_shapes = self
+            .inputs
+            .iter()
+            .map(|s| parse_input_shape(s))
+            .collect::<Result<_, _>>()?;
+        Ok(LowerOptions {
+            io: IoSpec {
+                outputs: self.outputs,
+                input_shapes,
+            },
+            passes: self.passes,
+            stylegan: (*self.stylegan).options()?,
+            backend: self.custom.options(),
+            no_leaky_relu: self.no_leaky_relu,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -189,30 +211,14 @@ fn run(command: Command) -> Result<(), Error> {
         Command::Lower {
             input,
             output,
-            outputs,
-            inputs,
-            passes,
+            pipeline,
             dump_after,
             dump_dir,
-            stylegan,
-            custom,
-            no_leaky_relu,
         } => {
-            let input_shapes = inputs
-                .iter()
-                .map(|s| parse_input_shape(s))
-                .collect::<Result<_, _>>()?;
             let options = LowerOptions {
-                io: IoSpec {
-                    outputs,
-                    input_shapes,
-                },
-                passes,
                 dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
                 dump_after,
-                stylegan: (*stylegan).options()?,
-                backend: custom.options(),
-                no_leaky_relu,
+                ..pipeline.options()?
             };
             let lowered = lower(&input, &options)?;
             for note in &lowered.notes {
@@ -236,26 +242,10 @@ fn run(command: Command) -> Result<(), Error> {
             input,
             format,
             output,
-            outputs,
-            inputs,
-            passes,
             fail_on,
+            pipeline,
         } => {
-            let input_shapes = inputs
-                .iter()
-                .map(|s| parse_input_shape(s))
-                .collect::<Result<_, _>>()?;
-            let options = LowerOptions {
-                io: IoSpec {
-                    outputs,
-                    input_shapes,
-                },
-                passes,
-                ..Default::default()
-            };
-            // Hook: once `sgc lower` takes --custom-op/--flex, pass the same backend options here.
-            let backend = sgc_backends::tflite::BackendOptions::default();
-            let reported = sgc::report::report(&input, &options, &backend)?;
+            let reported = sgc::report::report(&input, &pipeline.options()?)?;
             let text = reported.render(match format {
                 ReportFormat::Text => sgc::report::Format::Text,
                 ReportFormat::Json => sgc::report::Format::Json,

@@ -8,11 +8,9 @@ use std::path::Path;
 
 use sgc_backends::report::dot::{render_svg, to_dot, Picture};
 use sgc_backends::report::{self, Category, PassStep, Report};
-use sgc_backends::tflite::BackendOptions;
 use sgc_ir::{Graph, IrError, NodeIndex};
 use sgc_passes::io::select_io;
 use sgc_passes::manager::PassRun;
-use sgc_passes::{lower_pipeline, PassManager};
 
 use crate::{Error, LowerOptions};
 
@@ -106,23 +104,17 @@ fn step(run: &PassRun) -> PassStep {
     }
 }
 
-/// Builds the report of `input` with the pass options of `sgc lower`. `backend` says which ops become
-/// custom ops (`--custom-op`, `--flex`): the report shows them as custom.
-pub fn report(
-    input: &Path,
-    options: &LowerOptions,
-    backend: &BackendOptions,
-) -> Result<Reported, Error> {
+/// Builds the report of `input` with the options of `sgc lower` (passes, StyleGAN exports, target, and
+/// which ops become custom ops: the report shows them as custom).
+pub fn report(input: &Path, options: &LowerOptions) -> Result<Reported, Error> {
+    let backend = &options.backend;
     let file = input.display().to_string();
     let mut graph = sgc_frontends::load(input)?;
     select_io(&mut graph, &options.io).map_err(|error| Error::Graph {
         file: file.clone(),
         error,
     })?;
-    let manager = match &options.passes {
-        Some(names) => PassManager::from_names(names).map_err(Error::Usage)?,
-        None => lower_pipeline(),
-    };
+    let manager = crate::pass_manager(options)?;
     let before = graph.clone();
     let runs = manager.run_keep_going(&mut graph, |_, _| {});
     let steps: Vec<PassStep> = runs.iter().map(step).collect();

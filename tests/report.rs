@@ -25,7 +25,7 @@ fn reported(relative: &str, outputs: Vec<String>) -> Reported {
         },
         ..Default::default()
     };
-    report(Path::new(relative), &options, &Default::default()).expect("the report is built")
+    report(Path::new(relative), &options).expect("the report is built")
 }
 
 fn fixture_report(graph: &Path) -> Reported {
@@ -50,7 +50,7 @@ fn fixture_report(graph: &Path) -> Reported {
         },
         ..Default::default()
     };
-    report(Path::new(&relative), &options, &Default::default()).expect("the report is built")
+    report(Path::new(&relative), &options).expect("the report is built")
 }
 
 #[test]
