@@ -69,6 +69,11 @@ Usage
     python tools/make_fixtures.py                      # small fixtures -> tests/fixtures (committed)
     python tools/make_fixtures.py --only mapping       # just one fixture
     python tools/make_fixtures.py --full --out tests/fixtures-full [--only synthesis_1024]
+    python tools/make_fixtures.py --random-noise        # generator_random_noise_32 -> tests/fixtures-random
+
+generator_random_noise_32 is generator_full_32 built with randomize_noise=True (RandomStandardNormal per layer),
+kept out of tests/fixtures because its output is random: output_0.npy is one TF draw; meta.json adds the
+deterministic dlatents reference, the random ops with their seeds, and noise_statistics (tests/random_noise.rs).
 
 Each fixture is a directory with graph.pb (frozen GraphDef), meta.json (description, inputs, outputs, op
 histogram) and input_*.npy / output_*.npy. `mapping` also gets graph.pbtxt (text format of the same GraphDef).
@@ -584,7 +589,8 @@ def save_fixture(out_dir, name, description, graph_def, inputs, outputs, pbtxt=F
         meta[key] = []
         for entry in entries:
             entry = dict(entry)
-            np.save(os.path.join(d, entry["file"]), entry.pop("value"))
+            if "value" in entry:
+                np.save(os.path.join(d, entry["file"]), entry.pop("value"))
             meta[key].append(entry)
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -650,18 +656,20 @@ def build_mapping(cfg, seed):
     return gd, [(node_of(latents), z)], [(tensor_ref(dlatents), ref)], vals
 
 
-def build_generator(cfg, seed, uint8=False, psi=0.7):
+def build_generator(cfg, seed, uint8=False, psi=0.7, randomize_noise=False):
     """Gs (G_style): mapping -> truncation -> synthesis (recursive) with the Assign(lod) control dependency.
 
     uint8=True reproduces the graph of Gs.run(latents, None, randomize_noise=False, truncation_psi=0.7,
     output_transform=dict(func=convert_images_to_uint8, nchw_to_nhwc=True)) with num_gpus=1: placeholders
     and Split on /cpu:0, the network and the transform on /gpu:0, the (single-input) concat on /cpu:0.
+    randomize_noise=True draws every layer's noise with RandomStandardNormal (seeded by the graph seed) instead
+    of reading the noise variables; see random_noise_extras for the extra references of that fixture.
     """
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
         net = Net("Gs", G_style, **cfg)
-        run_kwargs = dict(randomize_noise=False, truncation_psi=psi, truncation_cutoff=8)
+        run_kwargs = dict(randomize_noise=randomize_noise, truncation_psi=psi, truncation_cutoff=8)
         if not uint8:
             latents = tf.placeholder(tf.float32, [None, cfg["latent_size"]], name="latents_in")
             labels = tf.placeholder(tf.float32, [None, 0], name="labels_in")
@@ -683,8 +691,58 @@ def build_generator(cfg, seed, uint8=False, psi=0.7):
         z = input_array("latents", [1, cfg["latent_size"]], seed)
         ref = sess.run(out, {latents: z})
         gd = freeze(sess, graph, [node_of(out)])
+        extras = random_noise_extras(sess, graph, gd, out, {latents: z}) if randomize_noise else None
         sess.close()
+    if extras is not None:
+        return gd, [(node_of(latents), z)], [(tensor_ref(out), ref)], vals, extras
     return gd, [(node_of(latents), z)], [(tensor_ref(out), ref)], vals
+
+
+NOISE_DRAWS = 64
+
+
+def random_noise_extras(sess, graph, graph_def, out, feed):
+    """References of the randomize_noise=True generator, whose output is random (each run draws new noise).
+
+    - "references": TF's dlatents (synthesis input after truncation), which no noise reaches: an exact
+      reference for `sgc lower --outputs Gs/G_synthesis/dlatents_in`.
+    - "random_ops": the RandomStandardNormal nodes with their seeds and output shapes.
+    - "noise_statistics": the per-image mean and std of the output over NOISE_DRAWS runs of the same session
+      (a seeded stateful op draws the next values of its stream on every run), i.e. how much these statistics
+      move when only the noise changes, for a statistical comparison with another runtime's random stream;
+      and the same statistics with the noise strengths set to zero and to 3x theirs, to show what they detect.
+    """
+    frozen = {n.name for n in graph_def.node}
+    rand = [op for op in graph.get_operations() if op.type == "RandomStandardNormal" and op.name in frozen]
+    dlatents = graph.get_tensor_by_name("Gs/G_synthesis/dlatents_in:0")
+
+    def stats(img):   # per channel of the one image: spatial mean and std
+        return (np.mean(img[0], axis=(1, 2), dtype=np.float64).tolist(),
+                np.std(img[0], axis=(1, 2), dtype=np.float64).tolist())
+    draws = [stats(sess.run(out, feed)) for _ in range(NOISE_DRAWS)]
+    # Zero / triple noise: scale the per-channel noise strengths (the noise ops sit inside tf.cond branches,
+    # where TF cannot feed them). The graph is frozen already; this only changes the live session.
+    strengths = [v for v in tf.global_variables() if v.name.endswith("Noise/weight:0")]
+    saved = sess.run(strengths)
+    scaled = {}
+    for k in (0, 3):
+        for v, val in zip(strengths, saved):
+            v.load(val * k, sess)
+        scaled[k] = stats(sess.run(out, feed))
+    zero, triple = scaled[0], scaled[3]
+    return {
+        "references": [{"what": "dlatents (synthesis input, after truncation psi 0.7 cutoff 8); deterministic",
+                        "tensor": "Gs/G_synthesis/dlatents_in", "file": "dlatents.npy",
+                        "value": sess.run(dlatents, feed)}],
+        "random_ops": [{"name": op.name, "seed": op.get_attr("seed"), "seed2": op.get_attr("seed2"),
+                        "shape": dims(op.outputs[0].shape)} for op in rand],
+        "noise_statistics": [{"what": "per-channel spatial mean and std of the output image ([draw][channel]) "
+                              "over %d TF runs with fresh noise; *_zero_noise / *_triple_noise: one run with every "
+                              "Noise/weight set to 0 / to 3x its value" % NOISE_DRAWS, "draws": NOISE_DRAWS,
+                              "mean": [m for m, _ in draws], "std": [s for _, s in draws],
+                              "mean_zero_noise": zero[0], "std_zero_noise": zero[1],
+                              "mean_triple_noise": triple[0], "std_triple_noise": triple[1]}],
+    }
 
 
 TAP_RE = re.compile(r"ToRGB_lod(\d+)/add$")
@@ -748,13 +806,27 @@ def with_extras(result, kind, cfg, seed, variants=False):
     return gd, ins, outs, vals, extras
 
 
-def fixture_specs(full):
+def small_description():
+    return "32 px, latent/dlatent 64, fmap_base 256, fmap_max 64, random seeded weights, lod 0"
+
+
+def fixture_specs(full, random_noise=False):
     """name -> (description, builder)."""
     seed = GLOBAL_SEED
     specs = collections.OrderedDict()
+    if random_noise:
+        specs["generator_random_noise_32"] = (
+            "Gs (G_style) as in generator_full_32 (same weights) but built with randomize_noise=True: every "
+            "layer's noise is Shape -> StridedSlice -> Pack [N,1,H,W] -> RandomStandardNormal (seed/seed2 set "
+            "from the graph seed) -> Mul -> AddV2 instead of the noise variables. OUTPUTS ARE RANDOM: output_0 "
+            "is one TF draw, for shape and rough range only; another runtime (or another TF run) draws other "
+            "noise. Deterministic reference: dlatents.npy (no noise reaches it); noise_statistics: per-image "
+            "mean/std of the output over many TF draws. " + small_description(),
+            lambda: build_generator(SMALL, seed, randomize_noise=True))
+        return specs
     if not full:
         c = SMALL
-        small = "32 px, latent/dlatent 64, fmap_base 256, fmap_max 64, random seeded weights, lod 0"
+        small = small_description()
         specs["synthesis_recursive_32"] = (
             "G_synthesis, recursive structure (nested tf.cond on lod => Switch/Merge), randomize_noise=False, "
             + small + ". Input dlatents [N,8,64], output NCHW image [N,3,32,32].",
@@ -978,19 +1050,46 @@ def verify_small(out_dir, weights):
     return ok
 
 
+def verify_random_noise(out_dir):
+    """The random-noise generator: the op sequence of the notes, distinct seeds per layer, and the same
+    dlatents (same weights, no noise before them) as generator_full_32."""
+    meta, gd, _, outs = load_fixture(out_dir, "generator_random_noise_32")
+    ops, ok = meta["ops"], True
+    rand = meta["random_ops"]
+    for label, cond in (
+            ("one RandomStandardNormal per layer", ops.get("RandomStandardNormal", 0) == 8 == len(rand)),
+            ("seed and distinct seed2 set", all(r["seed"] for r in rand)
+             and len({r["seed2"] for r in rand}) == len(rand)),
+            ("noise variables unused (frozen away)", not any(n.name.endswith("/noise0") for n in gd.node)),
+            ("Assign present", ops.get("Assign", 0) == 1),
+            ("output shape", outs[0][1].shape == (1, 3, 32, 32))):
+        ok &= bool(cond)
+        print("  [%s] %s" % ("ok" if cond else "FAIL", label))
+    full = os.path.join(out_dir, "..", "fixtures", "generator_full_32", "dlatents.npy")
+    if os.path.exists(full):
+        d = maxdiff(np.load(os.path.join(out_dir, "generator_random_noise_32", "dlatents.npy")), np.load(full))
+        ok &= d == 0.0
+        print("  [%s] dlatents == generator_full_32's  max|d|=%g" % ("ok" if d == 0.0 else "FAIL", d))
+    return ok
+
+
 # ----------------------------------------------------------------------------------------------------------
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="full-size 256/1024 graphs (not committed)")
-    ap.add_argument("--out", default=None, help="output dir (default tests/fixtures or tests/fixtures-full)")
+    ap.add_argument("--random-noise", action="store_true",
+                    help="the randomize_noise=True generator (-> tests/fixtures-random)")
+    ap.add_argument("--out", default=None,
+                    help="output dir (default tests/fixtures, tests/fixtures-full or tests/fixtures-random)")
     ap.add_argument("--only", action="append", default=None, help="build only this fixture (repeatable)")
     ap.add_argument("--no-verify", action="store_true")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out_dir = args.out or os.path.join(root, "tests", "fixtures-full" if args.full else "fixtures")
-    specs = fixture_specs(args.full)
+    sub = "fixtures-random" if args.random_noise else "fixtures-full" if args.full else "fixtures"
+    out_dir = args.out or os.path.join(root, "tests", sub)
+    specs = fixture_specs(args.full, args.random_noise)
     names = args.only or list(specs)
     for n in names:
         if n not in specs:
@@ -1008,7 +1107,11 @@ def main():
         print("%-24s %5d nodes  %9d bytes  %6.1fs  out %s %s" % (
             name, len(gd.node), size, time.time() - t0, outs[0][1].shape, outs[0][1].dtype))
         print("    " + ", ".join("%s:%d" % kv for kv in meta["ops"].items()))
-    if not args.full and not args.no_verify:
+    if args.random_noise and not args.no_verify:
+        print("verification:")
+        if not verify_random_noise(out_dir):
+            sys.exit("verification FAILED")
+    elif not args.full and not args.no_verify:
         print("verification:")
         if not verify_small(out_dir, weights):
             sys.exit("verification FAILED")
