@@ -88,6 +88,9 @@ fn html_embeds_graphviz_svg_when_dot_is_installed() {
     let has_dot = Command::new("dot").arg("-V").output().is_ok();
     if has_dot {
         assert_eq!(html.matches("<svg").count(), 2, "two pictures");
+        // Each starts fitted to the page width, with a (script-free) checkbox for full size.
+        assert_eq!(html.matches("class=\"fit\"").count(), 2);
+        assert!(html.contains("<label for=\"fit-after\"> fit to the page width (untick for full size)</label>\n<div class=\"graph\"><svg"));
     } else {
         assert!(html.contains("Graphviz `dot` is not available"));
     }

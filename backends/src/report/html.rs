@@ -34,6 +34,7 @@ th{background:#f4f4f4}td.n{text-align:right}
 .folded,.removed{background:#eeeeee}.blocked{background:#f7b4b4}
 .graph{overflow:auto;max-height:80vh;border:1px solid #ddd;padding:4px}
 .graph svg{max-width:none}
+.fit:checked+label+.graph svg{width:100%;height:auto}
 .note{color:#666;font-style:italic}
 ";
 
@@ -66,11 +67,17 @@ fn table(out: &mut String, entries: &[OpEntry]) {
     out.push_str("</table>\n");
 }
 
-fn picture(out: &mut String, title: &str, p: &Picture) {
-    let _ = writeln!(out, "<h2>{}</h2>", esc(title));
+/// A picture under its heading (anchor `id`). Graphviz draws at 1:1 (legible labels), which for a whole
+/// generator is several times wider than the page: the picture starts fitted to the page width, to see the
+/// whole graph, and a checkbox (CSS only, no script) shows it at full size in its scrolling box.
+fn picture(out: &mut String, id: &str, title: &str, p: &Picture) {
+    let _ = writeln!(out, "<h2 id=\"{id}\">{}</h2>", esc(title));
     match p {
         Picture::Svg(svg) => {
-            let _ = writeln!(out, "<div class=\"graph\">{svg}</div>");
+            let _ = writeln!(
+                out,
+                "<input type=\"checkbox\" class=\"fit\" id=\"fit-{id}\" checked><label for=\"fit-{id}\"> fit to the page width (untick for full size)</label>\n<div class=\"graph\">{svg}</div>"
+            );
         }
         Picture::Unavailable(why) => {
             let _ = writeln!(out, "<p class=\"note\">No picture: {}</p>", esc(why));
@@ -146,9 +153,10 @@ pub fn render(report: &Report, before: &Picture, after: &Picture) -> String {
         );
     }
     out.push_str("</table>\n");
-    picture(&mut out, "The graph before the passes", before);
+    picture(&mut out, "before", "The graph before the passes", before);
     picture(
         &mut out,
+        "after",
         "The graph after the passes (coloured by fate)",
         after,
     );
