@@ -1,7 +1,8 @@
 //! The cost model and the extractor.
 //!
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
-//! elements it writes; a TRANSPOSE moves every element through memory with a strided read, so it costs
+//! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
+//! input); a TRANSPOSE moves every element through memory with a strided read, so it costs
 //! twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
 //! LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays the overhead.
 //!
@@ -32,6 +33,16 @@ pub fn node_cost(egraph: &EGraph, class: Id, node: &TfNode) -> f64 {
         .data
         .static_shape()
         .map_or(1000.0, |s| s.iter().product::<usize>() as f64);
+    if let (Op::Add | Op::AddV2 | Op::BiasAdd, [x, b]) = (op, node.children()) {
+        // A per-channel constant added to a conv or matmul becomes its bias input: no operator.
+        let conv = egraph[*x]
+            .nodes
+            .iter()
+            .any(|n| n.op().is_some_and(crate::idioms::takes_bias));
+        if conv && crate::idioms::is_per_channel(egraph, *x, *b) {
+            return 1.0;
+        }
+    }
     match op {
         Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
         Op::Identity | Op::StopGradient | Op::Snapshot => 0.5,

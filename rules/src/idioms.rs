@@ -3,6 +3,9 @@
 //! - upscale2d: `Reshape [-1,C,H,1,W,1] → Tile [1,1,1,f,1,f] → Reshape [-1,C,fH,fW]` (NCHW nearest
 //!   neighbour upscaling by f) is `RESIZE_NEAREST_NEIGHBOR` to (fH, fW) between layout transposes, which
 //!   the layout rules then cancel against their neighbours.
+//! - bias after noise: StyleGAN adds `conv + noise + bias`; `(conv + noise) + b = (conv + b) + noise` puts
+//!   the per-channel constant `b` right after the convolution, where TFLite takes it as the conv's bias
+//!   input for free (the backend fuses it; the cost model knows).
 
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, DType, Op};
@@ -11,11 +14,56 @@ use crate::util::{add_i32s, add_op, add_transpose, bound, ints, rule, shape};
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
-    vec![rule(
+    let mut rules = vec![rule(
         "upscale2d-as-resize-nearest",
         "(Reshape (Tile (Reshape ?x ?s1) ?m) ?s2)",
         upscale,
-    )]
+    )];
+    for op in [Op::AddV2, Op::Add] {
+        for (side, pattern) in [
+            ("left", format!("({op} ({op} ?a ?n) ?b)")),
+            ("right", format!("({op} ({op} ?n ?a) ?b)")),
+        ] {
+            let o = op.clone();
+            rules.push(rule(
+                format!("bias-next-to-conv-{op}-{side}"),
+                &pattern,
+                move |eg, class, s| bias_next_to_conv(eg, class, s, &o),
+            ));
+        }
+    }
+    rules
+}
+
+/// Ops whose TFLite form takes a bias input.
+pub fn takes_bias(op: &Op) -> bool {
+    matches!(op, Op::Conv2D | Op::DepthwiseConv2dNative | Op::MatMul)
+}
+
+/// Whether `b` holds one value per channel of `class`'s value (shape `[C]` or `[1, …, 1, C]`).
+pub fn is_per_channel(egraph: &EGraph, class: Id, b: Id) -> bool {
+    let (Some(t), Some(out)) = (egraph[b].data.value.as_ref(), shape(egraph, class)) else {
+        return false;
+    };
+    t.dtype() == DType::F32
+        && t.numel() == *out.last().unwrap_or(&0)
+        && t.rank() <= out.len()
+        && t.shape().iter().rev().skip(1).all(|&d| d == 1)
+}
+
+/// `(a + n) + b = (a + b) + n` when `a` is a convolution or matmul and `b` a per-channel constant.
+fn bias_next_to_conv(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let (a, n, b) = (bound(subst, "?a"), bound(subst, "?n"), bound(subst, "?b"));
+    let conv = egraph[a]
+        .nodes
+        .iter()
+        .any(|node| node.op().is_some_and(takes_bias));
+    if !conv || !is_per_channel(egraph, a, b) || shape(egraph, a)? != shape(egraph, class)? {
+        return None;
+    }
+    let attrs = crate::util::attrs_of(egraph, class, op);
+    let biased = add_op(egraph, op.clone(), attrs.clone(), vec![a, b]);
+    Some(add_op(egraph, op.clone(), attrs, vec![biased, n]))
 }
 
 fn upscale(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
@@ -87,5 +135,56 @@ mod tests {
         let out = rewrite(&g, &rules());
         assert_eq!(count(&out, &Op::ResizeNearestNeighbor), 0);
         assert_eq!(count(&out, &Op::Tile), 1);
+    }
+}
+
+#[cfg(test)]
+mod bias_tests {
+    use super::*;
+    use crate::testing::*;
+    use sgc_ir::Tensor;
+
+    /// `conv + noise + bias` as StyleGAN adds them (NHWC here).
+    fn conv_noise_bias(bias: Tensor) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 4, 4, 2]);
+        let w = b.constant("w", random(&[3, 3, 2, 3], 1));
+        let conv = b.op(
+            "conv",
+            Op::Conv2D,
+            &[x, w],
+            &[
+                ("strides", Attr::Ints(vec![1, 1, 1, 1])),
+                ("padding", Attr::Str("SAME".into())),
+            ],
+        );
+        let noise = b.input("noise", &[1, 4, 4, 3]);
+        let with_noise = b.op("noise_add", Op::AddV2, &[conv, noise], &[]);
+        let bias = b.constant("bias", bias);
+        let y = b.op("bias_add", Op::AddV2, &[with_noise, bias], &[]);
+        b.output(y)
+    }
+
+    fn conv_reads_bias_first(g: &sgc_ir::Graph) -> bool {
+        g.node_indices().any(|n| {
+            g.node(n).op == Op::AddV2
+                && g.inputs(n).iter().any(|v| g.node(v.node).op == Op::Conv2D)
+                && g.inputs(n).iter().any(|v| g.const_value(*v).is_some())
+        })
+    }
+
+    #[test]
+    fn a_per_channel_bias_moves_next_to_the_conv() {
+        let g = conv_noise_bias(random(&[1, 1, 1, 3], 2));
+        let out = rewrite(&g, &rules());
+        assert!(conv_reads_bias_first(&out), "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn a_constant_that_is_not_per_channel_stays() {
+        let g = conv_noise_bias(random(&[1, 4, 4, 3], 2));
+        let out = rewrite(&g, &rules());
+        assert!(!conv_reads_bias_first(&out), "{}", out.dump());
     }
 }

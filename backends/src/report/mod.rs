@@ -38,6 +38,7 @@
 //!      | { "kind": "custom", "codes": ["CUSTOM:Frobnicate"] }
 //!      | { "kind": "constant" } | { "kind": "input" } | { "kind": "alias" }   // tensors, no operator
 //!      | { "kind": "no_operator" }                                 // e.g. a statically known Shape
+//!      | { "kind": "fused", "into": "MatMul" }                     // a bias add: the op's bias input
 //!      | { "kind": "folded", "pass": "fold" }                      // became a constant
 //!      | { "kind": "removed", "pass": "dce", "why": "dead" }
 //!      | { "kind": "unused" }                                      // kept, but no output needs it
@@ -141,6 +142,8 @@ pub enum Fate {
     Alias,
     /// Lowered to no operator (a value the backend knows statically).
     NoOperator,
+    /// No operator of its own: the bias input of the operator of the op (`Conv2D`, `MatMul` …) before it.
+    Fused { into: String },
     /// Became a constant in this pass.
     Folded { pass: String },
     /// Removed by this pass.
@@ -154,7 +157,7 @@ pub enum Fate {
 impl Fate {
     pub fn category(&self) -> Category {
         match self {
-            Fate::Builtin { .. } => Category::Builtin,
+            Fate::Builtin { .. } | Fate::Fused { .. } => Category::Builtin,
             Fate::Custom { .. } => Category::Custom,
             Fate::Constant | Fate::Input | Fate::Alias | Fate::NoOperator => Category::Tensor,
             Fate::Folded { .. } => Category::Folded,
@@ -172,6 +175,7 @@ impl Fate {
             Fate::Input => "model input".into(),
             Fate::Alias => "alias of its input (no operator)".into(),
             Fate::NoOperator => "no operator (static value)".into(),
+            Fate::Fused { into } => format!("fused: the bias input of the {into} before it"),
             Fate::Folded { pass } => format!("folded into a constant by {pass}"),
             Fate::Removed { pass, why } => format!("removed by {pass} ({why})"),
             Fate::Unused => "unused (no output needs it)".into(),
@@ -381,6 +385,9 @@ fn final_fate(graph: &Graph, n: NodeIndex, lowering: Option<&NodeLowering>, h: &
             (Op::Placeholder | Op::PlaceholderWithDefault, _) => Fate::Input,
             (op, _) if op.is_identity_like() => Fate::Alias,
             _ => Fate::NoOperator,
+        },
+        Some(NodeLowering::FusedInto(producer)) => Fate::Fused {
+            into: graph.node(*producer).op.name().to_string(),
         },
         Some(NodeLowering::NotLive) => match &h.folded_by {
             Some(pass) => Fate::Folded { pass: pass.clone() },

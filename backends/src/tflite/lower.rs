@@ -31,8 +31,7 @@ pub fn lower(graph: &Graph) -> Result<ModelPlan, BackendError> {
 
 /// [`lower`] with options: which ops become custom ops, and in which encoding.
 pub fn lower_with(graph: &Graph, options: &BackendOptions) -> Result<ModelPlan, BackendError> {
-    let mut l = Lowerer::new(graph);
-    l.options = options.clone();
+    let mut l = Lowerer::new(graph).with_options(options);
     for &input in &graph.inputs {
         let node = graph.node(input);
         if !matches!(node.op, Op::Placeholder | Op::PlaceholderWithDefault) {
@@ -67,6 +66,8 @@ pub enum NodeLowering {
     Operators(Vec<OpCode>),
     /// No operator: a constant, a model input, an alias of its input, a statically known `Shape`.
     NoOperator,
+    /// No operator of its own: a bias add that is the bias input of this conv or matmul.
+    FusedInto(NodeIndex),
     /// No graph output depends on the node: it is not lowered at all.
     NotLive,
     /// Lowering the node fails with this error.
@@ -87,8 +88,7 @@ pub struct Coverage {
 /// and goes on. The first failure in the result is the error [`lower`] returns. The answer comes from the
 /// table itself, so a report can never disagree with what `lower` emits.
 pub fn lower_each(graph: &Graph, options: &BackendOptions) -> Coverage {
-    let mut l = Lowerer::new(graph);
-    l.options = options.clone();
+    let mut l = Lowerer::new(graph).with_options(options);
     let mut cov = Coverage::default();
     let mut failed_inputs = HashMap::new();
     for &input in &graph.inputs {
@@ -119,7 +119,10 @@ pub fn lower_each(graph: &Graph, options: &BackendOptions) -> Coverage {
         } else {
             let first = l.plan.operators.len();
             match l.lower_node(n) {
-                Ok(()) if l.plan.operators.len() == first => NodeLowering::NoOperator,
+                Ok(()) if l.plan.operators.len() == first => match l.fused_into(n) {
+                    Some(producer) => NodeLowering::FusedInto(producer),
+                    None => NodeLowering::NoOperator,
+                },
                 Ok(()) => NodeLowering::Operators(
                     l.plan.operators[first..]
                         .iter()
@@ -154,6 +157,61 @@ enum Derived {
     Reshaped(Vec<usize>),
 }
 
+/// Adds of a per-channel constant right after a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED, which
+/// TFLite computes for free as the op's bias input: the conv or matmul's value must be read only by the
+/// add (and not be a graph output), and the constant must hold one value per output channel (shape
+/// `[C]` or `[1, …, 1, C]`), so that the add does not broadcast. Producer → (add, constant operand).
+fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
+    let mut fused = HashMap::new();
+    for add in g.node_indices() {
+        let op = &g.node(add).op;
+        if !matches!(op, Op::Add | Op::AddV2 | Op::BiasAdd) {
+            continue;
+        }
+        let ins = g.inputs(add);
+        let [a, b] = ins[..] else { continue };
+        let orders: &[(ValueRef, ValueRef)] = if *op == Op::BiasAdd {
+            &[(a, b)]
+        } else {
+            &[(a, b), (b, a)]
+        };
+        for &(value, bias) in orders {
+            let producer = value.node;
+            let fusable_op = matches!(
+                g.node(producer).op,
+                Op::Conv2D | Op::DepthwiseConv2dNative | Op::MatMul
+            );
+            if !fusable_op
+                || value.port != 0
+                || fused.contains_key(&producer)
+                || g.consumers(value).len() != 1
+                || g.outputs.iter().any(|o| o.value == value)
+            {
+                continue;
+            }
+            let Some(t) = g.const_value(bias) else {
+                continue;
+            };
+            let (Some(out), Some(sum)) = (
+                g.info(value).static_shape(),
+                g.info(add.into()).static_shape(),
+            ) else {
+                continue;
+            };
+            let channels = *out.last().unwrap_or(&0);
+            let per_channel = t.dtype() == DType::F32
+                && t.numel() == channels
+                && t.shape().iter().rev().skip(1).all(|&d| d == 1)
+                && t.rank() <= out.len();
+            if per_channel && out == sum {
+                fused.insert(producer, (add, bias));
+                break;
+            }
+        }
+    }
+    fused
+}
+
 struct Lowerer<'g> {
     g: &'g Graph,
     plan: ModelPlan,
@@ -162,6 +220,9 @@ struct Lowerer<'g> {
     derived: HashMap<(ValueRef, Derived), i32>,
     /// Zero bias tensors by (dtype, length).
     zeros: HashMap<(DType, usize), i32>,
+    /// Bias adds that become the bias input of the conv or matmul before them (see [`bias_adds`]):
+    /// producer → (the add, its constant operand).
+    fused_bias: HashMap<NodeIndex, (NodeIndex, ValueRef)>,
     options: BackendOptions,
 }
 
@@ -178,7 +239,53 @@ impl<'g> Lowerer<'g> {
             tensors: HashMap::new(),
             derived: HashMap::new(),
             zeros: HashMap::new(),
+            fused_bias: HashMap::new(),
             options: BackendOptions::default(),
+        }
+    }
+
+    fn with_options(mut self, options: &BackendOptions) -> Self {
+        self.options = options.clone();
+        // An add forced to be a custom op stays one.
+        self.fused_bias = bias_adds(self.g)
+            .into_iter()
+            .filter(|(_, (add, _))| {
+                let op = self.g.node(*add).op.name();
+                !options.custom_ops.iter().any(|c| c == op)
+            })
+            .collect();
+        self
+    }
+
+    fn is_fused_bias_add(&self, n: NodeIndex) -> bool {
+        self.fused_into(n).is_some()
+    }
+
+    /// The conv or matmul a bias add is fused into.
+    fn fused_into(&self, n: NodeIndex) -> Option<NodeIndex> {
+        self.fused_bias
+            .iter()
+            .find_map(|(&producer, &(add, _))| (add == n).then_some(producer))
+    }
+
+    /// The bias input of a conv or matmul: the constant of a bias add fused into it, else zeros (or
+    /// none, -1, where the op allows that).
+    fn bias_input(&mut self, n: NodeIndex, dtype: DType, len: usize) -> Result<i32, BackendError> {
+        match self.fused_bias.get(&n).copied() {
+            Some((_, bias)) => self.reshaped(n, bias, &[len], "bias"),
+            None => self.zeros(n, dtype, len),
+        }
+    }
+
+    /// The output tensors of a conv or matmul: those of the bias add fused into it, if any.
+    fn conv_outputs(&mut self, n: NodeIndex) -> Result<Vec<i32>, BackendError> {
+        match self.fused_bias.get(&n).copied() {
+            Some((add, _)) => {
+                let out = self.outputs(add)?;
+                self.tensors.insert(ValueRef::new(n, 0), out[0]);
+                Ok(out)
+            }
+            None => self.outputs(n),
         }
     }
 
@@ -705,7 +812,7 @@ impl<'g> Lowerer<'g> {
                 let (dtype, fshape) = self.info(ins[1])?;
                 let x = self.value(ins[0])?;
                 let w = self.permuted(n, ins[1], HWIO_TO_OHWI, "ohwi")?;
-                let bias = self.zeros(n, dtype, fshape[3])?;
+                let bias = self.bias_input(n, dtype, fshape[3])?;
                 let (stride_h, stride_w) = self.hw_attr(n, "strides")?;
                 let (dilation_h, dilation_w) = self.hw_attr(n, "dilations")?;
                 let options = O::Conv2D {
@@ -715,7 +822,7 @@ impl<'g> Lowerer<'g> {
                     dilation_w,
                     dilation_h,
                 };
-                let out = self.outputs(n)?;
+                let out = self.conv_outputs(n)?;
                 self.emit(b::CONV_2D, options, vec![x, w, bias], out);
                 Ok(())
             }
@@ -728,7 +835,7 @@ impl<'g> Lowerer<'g> {
                 }
                 let x = self.value(ins[0])?;
                 let w = self.reshaped(n, ins[1], &[1, f[0], f[1], f[2] * f[3]], "1hwc")?;
-                let bias = self.zeros(n, dtype, f[2] * f[3])?;
+                let bias = self.bias_input(n, dtype, f[2] * f[3])?;
                 let (stride_h, stride_w) = self.hw_attr(n, "strides")?;
                 let (dilation_h, dilation_w) = self.hw_attr(n, "dilations")?;
                 let options = O::DepthwiseConv2D {
@@ -739,7 +846,7 @@ impl<'g> Lowerer<'g> {
                     dilation_w,
                     dilation_h,
                 };
-                let out = self.outputs(n)?;
+                let out = self.conv_outputs(n)?;
                 self.emit(b::DEPTHWISE_CONV_2D, options, vec![x, w, bias], out);
                 Ok(())
             }
@@ -779,17 +886,26 @@ impl<'g> Lowerer<'g> {
                 } else {
                     self.permuted(n, ins[1], SWAP_2D, "transposed")?
                 };
-                let out = self.outputs(n)?;
+                let bias = match self.fused_bias.get(&n).copied() {
+                    Some(_) => {
+                        let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
+                        self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?
+                    }
+                    None => -1,
+                };
+                let out = self.conv_outputs(n)?;
                 self.emit(
                     b::FULLY_CONNECTED,
                     O::FullyConnected {
                         keep_num_dims: false,
                     },
-                    vec![a, w, -1],
+                    vec![a, w, bias],
                     out,
                 );
                 Ok(())
             }
+            // A bias add fused into the conv or matmul before it writes no operator of its own.
+            Op::BiasAdd | Op::Add | Op::AddV2 if self.is_fused_bias_add(n) => Ok(()),
             Op::BiasAdd => {
                 self.check_nhwc(n)?;
                 self.simple(n, 2..=2, b::ADD, O::Add)

@@ -355,3 +355,46 @@ fn reader_rejects_garbage() {
     bytes.truncate(n / 2);
     assert!(read_model(&bytes).is_err());
 }
+
+/// x → MatMul → AddV2(bias [4]) → "y", optionally with the MatMul also an output.
+fn dense_with_bias(matmul_is_output: bool) -> Graph {
+    let mut g = Graph::new();
+    let x = placeholder(&mut g, "x", &[2, 3]);
+    let w = g.add_const("w", iota(&[3, 4]));
+    let mm = g.add(Node::new("mm", Op::MatMul));
+    g.connect(x.into(), mm, 0);
+    g.connect(w.into(), mm, 1);
+    typed(&mut g, mm, DType::F32, &[2, 4]);
+    let b = g.add_const("b", Tensor::from_vec(vec![4], vec![0.5f32, 1.5, 2.5, 3.5]));
+    let add = g.add(Node::new("y", Op::AddV2));
+    g.connect(mm.into(), add, 0);
+    g.connect(b.into(), add, 1);
+    typed(&mut g, add, DType::F32, &[2, 4]);
+    output(&mut g, "y", add);
+    if matmul_is_output {
+        output(&mut g, "mm", mm);
+    }
+    g
+}
+
+#[test]
+fn a_bias_add_after_a_matmul_is_its_bias_input() {
+    let (bytes, m) = write_read(&dense_with_bias(false));
+    let sg = &m.subgraphs[0];
+    assert_eq!(sg.operators.len(), 1, "no ADD");
+    assert_eq!(m.op_code(0), builtin::FULLY_CONNECTED);
+    let fc = &sg.operators[0];
+    assert_eq!(
+        f32s(m.tensor_data(&bytes, fc.inputs[2] as usize)),
+        vec![0.5, 1.5, 2.5, 3.5]
+    );
+    assert_eq!(fc.outputs[0] as usize, tensor_index(&m, "y"));
+}
+
+#[test]
+fn a_bias_add_stays_when_the_matmul_value_is_needed_too() {
+    let (_, m) = write_read(&dense_with_bias(true));
+    assert_eq!(m.op_code(0), builtin::FULLY_CONNECTED);
+    assert_eq!(m.op_code(1), builtin::ADD);
+    assert_eq!(m.subgraphs[0].operators[0].inputs[2], -1);
+}
