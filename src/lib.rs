@@ -31,6 +31,8 @@ pub struct LowerOptions {
     pub backend: sgc_backends::BackendOptions,
     /// The target runtime lacks LEAKY_RELU: expand it to MAXIMUM + MUL after the e-graph pass.
     pub no_leaky_relu: bool,
+    /// Limits of the e-graph pass's equality saturation (`--egraph-limits`).
+    pub egraph_limits: Option<sgc_passes::egraph::EGraphLimits>,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -236,6 +238,9 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
     };
     if !options.stylegan.is_empty() {
         sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
+    }
+    if let Some(limits) = options.egraph_limits {
+        manager.replace(|| Box::new(sgc_passes::egraph::EGraphRewrite { limits }));
     }
     if options.no_leaky_relu {
         let after_egraph = manager

@@ -90,6 +90,10 @@ struct PipelineArgs {
     /// The target runtime has no LEAKY_RELU: write leaky relus as MAXIMUM(x, MUL(x, alpha)).
     #[arg(long)]
     no_leaky_relu: bool,
+    /// Limits of the e-graph pass, `nodes=N,iterations=N,time-ms=N` (default 100000, 30, 2000); the
+    /// pass report says which one stopped the run.
+    #[arg(long, value_name = "LIMITS")]
+    egraph_limits: Option<String>,
 }
 
 impl PipelineArgs {
@@ -108,6 +112,12 @@ impl PipelineArgs {
             stylegan: (*self.stylegan).options()?,
             backend: self.custom.options(),
             no_leaky_relu: self.no_leaky_relu,
+            egraph_limits: self
+                .egraph_limits
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(Error::Usage)?,
             ..Default::default()
         })
     }

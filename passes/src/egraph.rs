@@ -30,6 +30,35 @@ impl Default for EGraphLimits {
     }
 }
 
+impl std::str::FromStr for EGraphLimits {
+    type Err = String;
+
+    /// `nodes=N,iterations=N,time-ms=N`, any subset; the rest keep their defaults.
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let mut limits = EGraphLimits::default();
+        for part in spec.split(',').filter(|p| !p.trim().is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("egraph limit '{part}': expected KEY=N"))?;
+            let n: u64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("egraph limit '{part}': '{value}' is not a number"))?;
+            match key.trim() {
+                "nodes" => limits.nodes = n as usize,
+                "iterations" => limits.iterations = n as usize,
+                "time-ms" => limits.time = Duration::from_millis(n),
+                other => {
+                    return Err(format!(
+                        "egraph limit '{other}': known limits are nodes, iterations, time-ms"
+                    ))
+                }
+            }
+        }
+        Ok(limits)
+    }
+}
+
 #[derive(Default)]
 pub struct EGraphRewrite {
     pub limits: EGraphLimits,
@@ -97,5 +126,47 @@ impl Pass for EGraphRewrite {
                 .push(format!("egraph rules fired: {}", fired.join(", ")));
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse_and_keep_defaults() {
+        let l: EGraphLimits = "nodes=10,time-ms=250".parse().unwrap();
+        assert_eq!(l.nodes, 10);
+        assert_eq!(l.time, Duration::from_millis(250));
+        assert_eq!(l.iterations, EGraphLimits::default().iterations);
+        assert!("nodes".parse::<EGraphLimits>().is_err());
+        assert!("speed=3".parse::<EGraphLimits>().is_err());
+    }
+
+    #[test]
+    fn a_node_limit_stops_the_runner_and_says_so() {
+        use sgc_ir::{Attr, DType, Node, Op, Output, Tensor, ValueInfo};
+        let mut g = Graph::new();
+        let mut x = Node::new("x", Op::Placeholder);
+        x.outputs = vec![ValueInfo::new(DType::F32, vec![1, 2, 3, 4])];
+        let x = g.add(x);
+        g.inputs.push(x);
+        let p = g.add_const("p", Tensor::from_vec(vec![4], vec![0i32, 2, 3, 1]));
+        let t = g.add(Node::new("t", Op::Transpose).with_attr("Tperm", Attr::Type(DType::I32)));
+        g.connect(x.into(), t, 0);
+        g.connect(p.into(), t, 1);
+        g.node_mut(t).outputs = vec![ValueInfo::new(DType::F32, vec![1, 3, 4, 2])];
+        let n = g.add(Node::new("n", Op::Neg));
+        g.connect(t.into(), n, 0);
+        g.node_mut(n).outputs = vec![ValueInfo::new(DType::F32, vec![1, 3, 4, 2])];
+        g.outputs.push(Output {
+            name: "n".into(),
+            value: n.into(),
+        });
+        let pass = EGraphRewrite {
+            limits: "nodes=1".parse().unwrap(),
+        };
+        let report = pass.run(&mut g).unwrap();
+        assert!(report.notes[0].contains("node limit"), "{:?}", report.notes);
     }
 }

@@ -153,6 +153,17 @@ impl PassManager {
         self.passes.insert(index.min(self.passes.len()), pass);
     }
 
+    /// Replaces every pass named like the one `make` builds by a (configured) `make()`; returns how many.
+    pub fn replace(&mut self, make: impl Fn() -> Box<dyn Pass>) -> usize {
+        let name = make().name();
+        let mut replaced = 0;
+        for p in self.passes.iter_mut().filter(|p| p.name() == name) {
+            *p = make();
+            replaced += 1;
+        }
+        replaced
+    }
+
     /// Runs every pass; `after` sees the graph after each one. Stops at the first failure.
     pub fn run(
         &self,
