@@ -476,7 +476,6 @@ def _(rng):
 
 
 @case("egraph", "leaky_relu_alpha_broadcasts", EG, "y",
-      known_bug="the leaky relu rule ignores that Mul(x, a) broadcasts x to a larger shape",
       doc="A one-element alpha of higher rank than x ([1,1] against [4]) broadcasts Maximum's result to\n"
           "[1,4]: a LeakyRelu of x alone would have x's shape [4], so the rewrite must keep the shape.")
 def _(rng):
@@ -526,7 +525,6 @@ def _(rng):
 
 
 @case("egraph", "transpose_through_rank1_constant", EG, "y", expect="Transpose=0",
-      known_bug="binary-through-transpose only takes operands of equal rank or all size-1 dims",
       doc="An NHWC bias as TensorFlow writes it, a rank-1 [C] constant broadcast against [N,H,W,C].")
 def _(rng):
     x = placeholder([1, 3, 4, 5])
@@ -565,7 +563,6 @@ def _(rng):
 
 
 @case("egraph", "extraction_cycle_regression", EG, "y",
-      known_bug="extraction chose a cycle (found by tests/layout_proptest.rs)",
       doc="Two transposes that only move size-1 dims between them, then a broadcast against an all-ones\n"
           "constant: transposes, reshapes and the constant's class meet in a cycle of equal classes.")
 def _(rng):
@@ -684,6 +681,37 @@ def _(rng):
     x = conv_nchw(x, 4, rng, "conv0")
     x = layer_epilogue(x, dlatent, rng, "epilogue")
     conv_nchw(x, 3, rng, "y")
+
+
+def fused_upscale_conv_nchw(x, fmaps, rng, name):
+    """StyleGAN's fused upscale2d_conv2d: the 3x3 weight padded and summed into a 4x4 transposed-conv kernel."""
+    cin = int(x.shape[1])
+    with tf.variable_scope(name):
+        w = const(rand(rng, 3, 3, cin, fmaps), "weight") * np.float32(np.sqrt(2) / np.sqrt(9 * cin))
+        w = tf.transpose(w, [0, 1, 3, 2])
+        w = tf.pad(w, [[1, 1], [1, 1], [0, 0], [0, 0]], mode="CONSTANT")
+        w = tf.add_n([w[1:, 1:], w[:-1, 1:], w[1:, :-1], w[:-1, :-1]])
+        out_shape = [tf.shape(x)[0], fmaps, int(x.shape[2]) * 2, int(x.shape[3]) * 2]
+        return tf.nn.conv2d_transpose(x, w, out_shape, strides=[1, 1, 2, 2], padding="SAME",
+                                      data_format="NCHW")
+
+
+def blur_nchw(x, name):
+    c = int(x.shape[1])
+    f = np.outer([1, 2, 1], [1, 2, 1]).astype(np.float32) / 16
+    k = const(np.tile(f[:, :, None, None], [1, 1, c, 1]), name + "/kernel")
+    return tf.nn.depthwise_conv2d(x, k, strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW", name=name)
+
+
+@case("egraph", "stylegan_fused_upscale", "fold,nchw-to-nhwc,fold,egraph", "y", inputs="x=1,16,4,4",
+      expect="Conv2DBackpropInput=1, DepthwiseConv2dNative=2, AddN=0, Pad=0, Transpose<=2",
+      doc="StyleGAN's fused upscale (from 128 px up): a 3x3 weight padded and summed into a 4x4 kernel for a\n"
+          "stride-2 Conv2DBackpropInput, then the blur. The 4x4 kernel becomes the 3x3 weight again in a VALID\n"
+          "transposed conv followed by a 2x2 box (9 instead of 16 multiply-adds, 9/16 of the kernel bytes).")
+def _(rng):
+    x = placeholder([1, 16, 4, 4], "x")
+    x = fused_upscale_conv_nchw(x, 8, rng, "up")
+    blur_nchw(x, "y")
 
 
 # ----------------------------------------------------------------------------------------------------------

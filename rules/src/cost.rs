@@ -2,7 +2,8 @@
 //!
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
-//! input); a TRANSPOSE moves every element through memory with a strided read, so it costs
+//! input); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
+//! kernel worth an extra cheap op (see [`crate::fused_upscale`]); a TRANSPOSE moves every element through memory with a strided read, so it costs
 //! twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
 //! LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays the overhead.
 //!
@@ -47,8 +48,36 @@ pub fn node_cost(egraph: &EGraph, class: Id, node: &TfNode) -> f64 {
         Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
         Op::Identity | Op::StopGradient | Op::Snapshot => 0.5,
         Op::Transpose => OP_OVERHEAD + 2.0 * elements,
-        _ => OP_OVERHEAD + elements / 4.0,
+        _ => OP_OVERHEAD + (elements + multiply_adds(egraph, op, node.children(), elements)) / 4.0,
     }
+}
+
+/// Multiply-adds of a convolution or matmul writing `out` elements (0 for other ops or unknown shapes).
+fn multiply_adds(egraph: &EGraph, op: &Op, args: &[Id], out: f64) -> f64 {
+    let dims = |i: usize| -> Option<Vec<f64>> {
+        let s = egraph[*args.get(i)?].data.static_shape()?;
+        Some(s.into_iter().map(|d| d as f64).collect())
+    };
+    let elements = |i: usize| dims(i).map(|d| d.iter().product::<f64>());
+    let macs = match op {
+        // filter [kh, kw, Cin per group, Cout]: each output sums kh·kw·Cin/groups products.
+        Op::Conv2D => dims(1)
+            .filter(|f| f.len() == 4)
+            .map(|f| out * f[0] * f[1] * f[2]),
+        // filter [kh, kw, C, multiplier]: each output sums kh·kw products.
+        Op::DepthwiseConv2dNative => dims(1).filter(|f| f.len() == 4).map(|f| out * f[0] * f[1]),
+        // (input_sizes, filter [kh, kw, Cout, Cin], x): each element of x is spread over kh·kw·Cout.
+        Op::Conv2DBackpropInput => dims(1)
+            .filter(|f| f.len() == 4)
+            .zip(elements(2))
+            .map(|(f, x)| x * f[0] * f[1] * f[2]),
+        // [M, K] × [K, N] → [M, N]: M·N·K = √(MK · KN · MN).
+        Op::MatMul => elements(0)
+            .zip(elements(1))
+            .map(|(a, b)| (a * b * out).sqrt()),
+        _ => None,
+    };
+    macs.unwrap_or(0.0)
 }
 
 struct Best {

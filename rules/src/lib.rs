@@ -7,11 +7,12 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! [`idioms`]. [`all_rules`] is what the `egraph` pass runs.
+//! [`idioms`], [`fused_upscale`]. [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
 pub mod convert;
 pub mod cost;
+pub mod fused_upscale;
 pub mod idioms;
 pub mod lang;
 pub mod layout;
@@ -33,5 +34,6 @@ pub fn all_rules() -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
     rules.extend(idioms::rules());
+    rules.extend(fused_upscale::rules());
     rules
 }

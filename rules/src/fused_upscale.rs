@@ -1,0 +1,241 @@
+//! StyleGAN's fused upscale-and-convolve, with the weights it was trained with.
+//!
+//! From 128 px up, StyleGAN does "nearest 2× upscale, then 3×3 conv" as one stride-2 transposed
+//! convolution whose 4×4 kernel is the 3×3 kernel `k` summed with itself shifted by one row, one column
+//! and both (`K = k ⊛ box₂ₓ₂`). Stored that way the kernel has 16/9 the bytes of the weights it is made
+//! of, and the convolution does 16 multiply-adds per input pixel and channel pair.
+//!
+//! Transposed convolution is linear in its kernel and a kernel convolved with a box is the convolution
+//! followed by the box, so (1-D, output `o`, SAME padding puts one tap before the first input):
+//!
+//! ```text
+//! y[o] = Σ_{2i + t − 1 = o} x[i] (k[t] + k[t−1])  =  w[o] + w[o+1],   w[m] = Σ_{2i + s = m} x[i] k[s]
+//! ```
+//!
+//! where `w` is the stride-2 transposed conv with the 3×3 kernel and VALID padding (size 2H+1). In 2-D:
+//! `Conv2DBackpropInput(K, SAME) = DepthwiseConv2dNative(Conv2DBackpropInput(k, VALID), ones 2×2, VALID)`:
+//! the model stores `k` (plus 2×2 ones per channel), and does 9 + 4/Cin multiply-adds where it did 16.
+//!
+//! The rule works on the constant kernel, not on the `Pad`/`StridedSlice`/`AddN` that built it, so it
+//! also applies to graphs whose kernels an earlier tool already folded. `k` is recovered from `K` by
+//! running the box sum backwards and kept only if summing it again gives `K` back up to float32
+//! rounding of the four-term sums.
+
+use egg::{Id, Subst};
+use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
+
+use crate::util::{add_const, add_i32s, add_op, attrs_of, bound, ints, rule, shape, value};
+use crate::{EGraph, Rewrite};
+
+pub fn rules() -> Vec<Rewrite> {
+    vec![rule(
+        "fused-upscale-as-3x3-transpose-conv-and-box",
+        "(Conv2DBackpropInput ?sizes ?kernel ?x)",
+        split,
+    )]
+}
+
+/// How far `box(k)` may be from `K`, relative to the largest `|K|`: float32 rounding of the sums that
+/// made `K` (2⁻²⁴ each) carried through the back-substitution, which adds up to nine of them.
+const TOLERANCE: f64 = 4e-6;
+
+fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let (sizes, kernel, x) = (
+        bound(subst, "?sizes"),
+        bound(subst, "?kernel"),
+        bound(subst, "?x"),
+    );
+    let attrs = attrs_of(egraph, class, &Op::Conv2DBackpropInput);
+    let ones = |name: &str| attrs.ints(name).is_none_or(|v| v.iter().all(|&d| d == 1));
+    if attrs.data_format() != "NHWC"
+        || attrs.str("padding") != Some("SAME")
+        || attrs.ints("strides") != Some(&[1, 2, 2, 1][..])
+        || !ones("dilations")
+    {
+        return None;
+    }
+    let [n, h, w, _] = <[usize; 4]>::try_from(shape(egraph, x)?).ok()?;
+    let big = value(egraph, kernel)?;
+    let [4, 4, cout, _] = <[usize; 4]>::try_from(big.shape()).ok()? else {
+        return None;
+    };
+    if big.dtype() != DType::F32
+        || ints(egraph, sizes)? != [n as i64, 2 * h as i64, 2 * w as i64, cout as i64]
+    {
+        return None;
+    }
+    let small = unbox(big)?;
+
+    let mut valid = attrs.clone();
+    valid.set("padding", Attr::Str("VALID".into()));
+    let valid_sizes = add_i32s(
+        egraph,
+        &[n as i64, 2 * h as i64 + 1, 2 * w as i64 + 1, cout as i64],
+    );
+    let small = add_const(egraph, small);
+    let spread = add_op(
+        egraph,
+        Op::Conv2DBackpropInput,
+        valid,
+        vec![valid_sizes, small, x],
+    );
+
+    let box_kernel = add_const(egraph, Tensor::filled(vec![2, 2, cout, 1], 1f32));
+    let mut box_attrs = Attrs::new();
+    box_attrs.set("T", Attr::Type(DType::F32));
+    box_attrs.set("strides", Attr::Ints(vec![1, 1, 1, 1]));
+    box_attrs.set("dilations", Attr::Ints(vec![1, 1, 1, 1]));
+    box_attrs.set("padding", Attr::Str("VALID".into()));
+    box_attrs.set("data_format", Attr::Str("NHWC".into()));
+    Some(add_op(
+        egraph,
+        Op::DepthwiseConv2dNative,
+        box_attrs,
+        vec![spread, box_kernel],
+    ))
+}
+
+/// The 3×3 kernel `k` with `box₂ₓ₂(k) = K` for a 4×4 kernel `K` (`[4, 4, …]`), if there is one.
+///
+/// `K[a][b] = k[a][b] + k[a−1][b] + k[a][b−1] + k[a−1][b−1]` (out-of-range taps are zero), so for
+/// `a, b < 3` each `k[a][b]` follows from `K[a][b]` and the taps before it; row 3 and column 3 of `K`
+/// are then the check.
+pub fn unbox(big: &Tensor) -> Option<Tensor> {
+    let [4, 4, ..] = big.shape() else {
+        return None;
+    };
+    let inner: usize = big.shape()[2..].iter().product();
+    let kk: Vec<f64> = big.to_f64s().ok()?;
+    let at = |a: usize, b: usize, j: usize| kk[(a * 4 + b) * inner + j];
+    let scale = kk.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let mut small = vec![0f64; 9 * inner];
+    for j in 0..inner {
+        let mut k = [[0f64; 5]; 5]; // k[a + 1][b + 1], with a zero row and column before
+        for a in 0..4 {
+            for b in 0..4 {
+                let rest = k[a][b + 1] + k[a + 1][b] + k[a][b];
+                if a < 3 && b < 3 {
+                    k[a + 1][b + 1] = at(a, b, j) - rest;
+                    small[(a * 3 + b) * inner + j] = k[a + 1][b + 1];
+                } else if (at(a, b, j) - rest).abs() > TOLERANCE * scale {
+                    return None;
+                }
+            }
+        }
+    }
+    let mut dims = big.shape().to_vec();
+    dims[0] = 3;
+    dims[1] = 3;
+    Some(Tensor::from_vec(
+        dims,
+        small.into_iter().map(|v| v as f32).collect::<Vec<f32>>(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    /// `K = box(k)` summed as StyleGAN sums it, in float32.
+    fn boxed(k: &Tensor) -> Tensor {
+        let inner: usize = k.shape()[2..].iter().product();
+        let v = k.to_vec::<f32>().unwrap();
+        let at = |a: i64, b: i64, j: usize| -> f32 {
+            if (0..3).contains(&a) && (0..3).contains(&b) {
+                v[(a as usize * 3 + b as usize) * inner + j]
+            } else {
+                0.0
+            }
+        };
+        let mut out = Vec::with_capacity(16 * inner);
+        for a in 0..4i64 {
+            for b in 0..4i64 {
+                for j in 0..inner {
+                    out.push(at(a, b, j) + at(a - 1, b, j) + at(a, b - 1, j) + at(a - 1, b - 1, j));
+                }
+            }
+        }
+        let mut dims = k.shape().to_vec();
+        dims[0] = 4;
+        dims[1] = 4;
+        Tensor::from_vec(dims, out)
+    }
+
+    /// A stride-2 NHWC `Conv2DBackpropInput` of a [1, 3, 3, Cin] input (Cin from the kernel) to `out`.
+    fn upscale_conv(kernel: Tensor, out: [i32; 4], padding: &str) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 3, 3, kernel.shape()[3]]);
+        let sizes = b.ints("sizes", &out);
+        let k = b.constant("kernel", kernel);
+        let y = b.op(
+            "up",
+            Op::Conv2DBackpropInput,
+            &[sizes, k, x],
+            &[
+                ("strides", Attr::Ints(vec![1, 2, 2, 1])),
+                ("padding", Attr::Str(padding.into())),
+                ("data_format", Attr::Str("NHWC".into())),
+            ],
+        );
+        b.output(y)
+    }
+
+    fn kernel_shapes(g: &sgc_ir::Graph) -> Vec<Vec<usize>> {
+        g.node_indices()
+            .filter(|&n| g.node(n).op == Op::Conv2DBackpropInput)
+            .map(|n| g.const_value(g.inputs(n)[1]).unwrap().shape().to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn unbox_inverts_the_box_sum() {
+        let k = random(&[3, 3, 3, 2], 7);
+        let back = unbox(&boxed(&k)).expect("a box sum");
+        let (p, q) = (k.to_vec::<f32>().unwrap(), back.to_vec::<f32>().unwrap());
+        let err = p
+            .iter()
+            .zip(&q)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-6, "recovered kernel off by {err}");
+    }
+
+    /// With 16 input channels, 9 instead of 16 multiply-adds per input element pay for the box.
+    #[test]
+    fn a_box_summed_kernel_becomes_a_3x3_transpose_conv_and_a_box() {
+        let g = upscale_conv(boxed(&random(&[3, 3, 8, 16], 3)), [1, 6, 6, 8], "SAME");
+        let out = rewrite(&g, &rules());
+        assert_eq!(
+            kernel_shapes(&out),
+            vec![vec![3, 3, 8, 16]],
+            "{}",
+            out.dump()
+        );
+        assert_eq!(count(&out, &Op::DepthwiseConv2dNative), 1);
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn any_other_4x4_kernel_stays() {
+        let g = upscale_conv(random(&[4, 4, 8, 16], 3), [1, 6, 6, 8], "SAME");
+        let out = rewrite(&g, &rules());
+        assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 16]]);
+        assert_eq!(count(&out, &Op::DepthwiseConv2dNative), 0);
+    }
+
+    #[test]
+    fn valid_padding_stays() {
+        // VALID with a 4×4 kernel gives 8×8, not the 2H×2W this identity is about.
+        let g = upscale_conv(boxed(&random(&[3, 3, 8, 16], 3)), [1, 8, 8, 8], "VALID");
+        let out = rewrite(&g, &rules());
+        assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 16]]);
+    }
+
+    /// With 2 input channels the box's 4 multiply-adds per output cost more than the 7 per input saved.
+    #[test]
+    fn with_few_input_channels_the_fused_kernel_is_cheaper() {
+        let g = upscale_conv(boxed(&random(&[3, 3, 8, 2], 3)), [1, 6, 6, 8], "SAME");
+        let out = rewrite(&g, &rules());
+        assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 2]]);
+    }
+}
