@@ -4,7 +4,8 @@
 //! A graph is a chain of steps on one NCHW value: unary and binary elementwise ops (against constants of
 //! every broadcast shape StyleGAN uses, or against an earlier value of the same shape), StyleGAN's leaky
 //! relu in all operand orders, transposes by any permutation, reshapes that only move size-1
-//! dimensions, NCHW Conv2D / DepthwiseConv2dNative / BiasAdd, and reductions with keep_dims. A step that
+//! dimensions, NCHW Conv2D / DepthwiseConv2dNative / BiasAdd, reductions with keep_dims, Pad, Slice,
+//! StridedSlice (strides ±1, 2, begin/end masks) and ConcatV2 with a constant or an earlier value. A step that
 //! does not fit the current shape (a VALID conv larger than the image) is skipped. The run uses a fixed
 //! seed so CI is deterministic; set `PROPTEST_RNG_SEED` (and `PROPTEST_CASES`) to explore further.
 
@@ -35,6 +36,12 @@ enum Step {
     BiasAdd,
     /// axes mask (non-empty), Mean or Sum
     Reduce(u8, bool),
+    /// constant padding before/after each dimension (a seed)
+    Pad(u64),
+    /// a window of every dimension (a seed); strided (with masks and negative strides) or not
+    Slice(u64, bool),
+    /// which dimension, which earlier value (as for BinaryPrev), constant on the left
+    Concat(usize, usize, bool),
 }
 
 const UNARY: [Op; 5] = [Op::Neg, Op::Relu, Op::Tanh, Op::Sigmoid, Op::Square];
@@ -54,6 +61,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<bool>().prop_map(Step::Depthwise),
         1 => Just(Step::BiasAdd),
         1 => (1..16u8, any::<bool>()).prop_map(|(m, mean)| Step::Reduce(m, mean)),
+        1 => any::<u64>().prop_map(Step::Pad),
+        1 => (any::<u64>(), any::<bool>()).prop_map(|(seed, strided)| Step::Slice(seed, strided)),
+        1 => (0..4usize, 0..8usize, any::<bool>()).prop_map(|(d, p, c)| Step::Concat(d, p, c)),
     ]
 }
 
@@ -292,6 +302,89 @@ impl Builder {
                 let b = self.rng.tensor(vec![s[1]]);
                 let b = self.constant(b);
                 self.op(Op::BiasAdd, &[x, b], &[Self::nchw()])
+            }
+            Step::Pad(seed) => {
+                if !rank4 {
+                    return None;
+                }
+                let pads: Vec<i32> = (0..8).map(|i| ((seed >> (2 * i)) % 3) as i32).collect();
+                let pads = self.constant(Tensor::from_vec(vec![4, 2], pads));
+                self.op(
+                    Op::Pad,
+                    &[x, pads],
+                    &[("Tpaddings", Attr::Type(DType::I32))],
+                )
+            }
+            Step::Slice(seed, strided) => {
+                if !rank4 {
+                    return None;
+                }
+                let mut r = seed;
+                let mut take = |n: usize| {
+                    let v = (r % n as u64) as usize;
+                    r /= n as u64;
+                    v
+                };
+                let begin: Vec<i32> = s.iter().map(|&d| take(d) as i32).collect();
+                let size: Vec<i32> = s
+                    .iter()
+                    .zip(&begin)
+                    .map(|(&d, &b)| 1 + take(d - b as usize) as i32)
+                    .collect();
+                if !strided {
+                    let (b, z) = (self.ints(&begin), self.ints(&size));
+                    return Some(self.op(
+                        Op::Slice,
+                        &[x, b, z],
+                        &[("Index", Attr::Type(DType::I32))],
+                    ));
+                }
+                // Strides 1, 2 or -1; masks on some dims (begin_mask: from the start, end_mask: to the end).
+                let strides: Vec<i32> = (0..4).map(|_| [1, 2, -1][take(3)]).collect();
+                let (mut starts, mut ends) = (Vec::new(), Vec::new());
+                for i in 0..4 {
+                    let (lo, hi) = (begin[i], begin[i] + size[i]);
+                    if strides[i] > 0 {
+                        starts.push(lo);
+                        ends.push(hi);
+                    } else {
+                        starts.push(hi - 1);
+                        ends.push(lo - 1 - s[i] as i32); // negative: counted from the end
+                    }
+                }
+                let (bm, em) = (take(16) as i64, take(16) as i64);
+                let (b, e, st) = (self.ints(&starts), self.ints(&ends), self.ints(&strides));
+                self.op(
+                    Op::StridedSlice,
+                    &[x, b, e, st],
+                    &[
+                        ("Index", Attr::Type(DType::I32)),
+                        ("begin_mask", Attr::Int(bm)),
+                        ("end_mask", Attr::Int(em)),
+                    ],
+                )
+            }
+            Step::Concat(dim, pick, constant) => {
+                if !rank4 {
+                    return None;
+                }
+                let other = if constant {
+                    let t = self.rng.tensor(s.clone());
+                    self.constant(t)
+                } else {
+                    let same: Vec<ValueRef> = values
+                        .iter()
+                        .copied()
+                        .filter(|&v| v != x && self.shape(v) == s)
+                        .collect();
+                    *same.get(pick % same.len().max(1))?
+                };
+                let axis = self.constant(Tensor::scalar(dim as i32));
+                self.op(
+                    Op::ConcatV2,
+                    &[other, x, axis],
+                    &[("Tidx", Attr::Type(DType::I32))],
+                )
             }
             Step::Reduce(mask, mean) => {
                 if !rank4 {

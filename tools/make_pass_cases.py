@@ -555,6 +555,21 @@ def _(rng):
     tf.transpose(t, TO_NCHW, name="y")
 
 
+@case("egraph", "transpose_through_pad_concat_slice", EG, "y",
+      expect="Transpose=0, Pad=1, ConcatV2=1, StridedSlice=1, Slice=1",
+      doc="NCHW Pad, ConcatV2 with a constant (along C), StridedSlice with masks and a negative stride, and\n"
+          "Slice between NHWC neighbours: paddings, axis, slice vectors and mask bits follow the permutation\n"
+          "(the constant is transposed at compile time) and no transpose is left.")
+def _(rng):
+    x = placeholder([1, 4, 5, 3])
+    t = tf.transpose(x, TO_NCHW)
+    t = tf.pad(t, [[0, 0], [0, 0], [1, 2], [2, 0]])
+    t = tf.concat([t, const(rand(rng, 1, 2, 7, 7), "c")], axis=1)
+    t = t[:, 1:, ::-2, 1:]
+    t = tf.slice(t, [0, 0, 1, 0], [-1, 3, 2, 5])
+    tf.transpose(t, TO_NHWC, name="y")
+
+
 @case("egraph", "transpose_of_size1_dims_is_reshape", EG, "y", expect="Transpose=0, Reshape=1",
       doc="[1,C,1,1] -> [1,1,1,C] moves only size-1 dimensions: a Reshape, which moves no data.")
 def _(rng):

@@ -4,14 +4,16 @@
 //! Layout is explicit: only `Transpose` nodes with constant permutations are moved; nothing is guessed
 //! from shapes (StyleGAN has H == W everywhere, so a shape cannot tell NCHW from NHWC). A transpose
 //! moves *down* through an op (`op(T(x)) → T(op'(x))`); operands without the transpose get the inverse
-//! transpose, which the analysis evaluates at compile time when they are constants.
+//! transpose, which the analysis evaluates at compile time when they are constants. Ops with
+//! per-dimension operands (Tile's multiples, Pad's rows, Slice/StridedSlice vectors and mask bits,
+//! ConcatV2's and the reductions' axes) get them permuted.
 
 use egg::{Id, Subst};
-use sgc_ir::{Attr, Op};
+use sgc_ir::{Attr, DType, Op, Tensor};
 
 use crate::util::{
-    add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, ints, inverse, perm, rank, rule,
-    shape,
+    add_const, add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, ints, inverse, perm, rank,
+    rule, shape,
 };
 use crate::{EGraph, Rewrite};
 
@@ -43,6 +45,9 @@ const BINARY: &[Op] = &[
 
 const REDUCTIONS: &[Op] = &[Op::Mean, Op::Sum, Op::Max, Op::Min, Op::Prod];
 
+/// The most `ConcatV2` values the concat rule matches.
+const CONCAT_ARITY: usize = 6;
+
 pub fn rules() -> Vec<Rewrite> {
     let mut rules = vec![
         rule(
@@ -57,7 +62,31 @@ pub fn rules() -> Vec<Rewrite> {
             "(Tile (Transpose ?x ?p) ?m)",
             tile,
         ),
+        rule(
+            "pad-through-transpose",
+            "(Pad (Transpose ?x ?p) ?pads)",
+            pad,
+        ),
+        rule(
+            "slice-through-transpose",
+            "(Slice (Transpose ?x ?p) ?begin ?size)",
+            slice,
+        ),
+        rule(
+            "strided-slice-through-transpose",
+            "(StridedSlice (Transpose ?x ?p) ?begin ?end ?strides)",
+            strided_slice,
+        ),
     ];
+    // ConcatV2 takes any number of values and then the axis; one rule per arity up to CONCAT_ARITY.
+    for n in 2..=CONCAT_ARITY {
+        let values: Vec<String> = (0..n).map(|i| format!("?v{i}")).collect();
+        rules.push(rule(
+            format!("concat{n}-through-transpose"),
+            &format!("(ConcatV2 {} ?axis)", values.join(" ")),
+            move |eg, class, s| concat(eg, class, s, n),
+        ));
+    }
     for op in UNARY {
         let o = op.clone();
         rules.push(rule(
@@ -291,6 +320,140 @@ fn tile(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     Some(add_transpose(egraph, inner, &as_i64(&p)))
 }
 
+/// `v` with its entries permuted the way `T(x, p)` permutes dimensions: `out[p[i]] = v[i]`.
+fn scatter<T: Copy + Default>(v: &[T], p: &[usize]) -> Vec<T> {
+    let mut out = vec![T::default(); v.len()];
+    for (i, &pi) in p.iter().enumerate() {
+        out[pi] = v[i];
+    }
+    out
+}
+
+/// `Pad(T(x, p), pads) = T(Pad(x, pads'), p)` where row `p[i]` of `pads'` is row `i` of `pads`.
+fn pad(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let pads = ints(egraph, bound(subst, "?pads"))?;
+    if pads.len() != 2 * p.len() {
+        return None;
+    }
+    let rows: Vec<[i64; 2]> = pads.chunks(2).map(|r| [r[0], r[1]]).collect();
+    let flat: Vec<i64> = scatter(&rows, &p).concat();
+    let pads2 = add_const(
+        egraph,
+        Tensor::from_vec(vec![p.len(), 2], flat.iter().map(|&v| v as i32).collect()),
+    );
+    let mut attrs = attrs_of(egraph, class, &Op::Pad);
+    attrs.set("Tpaddings", Attr::Type(DType::I32));
+    let inner = add_op(egraph, Op::Pad, attrs, vec![x, pads2]);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `Slice(T(x, p), begin, size) = T(Slice(x, begin', size'), p)`, both vectors permuted.
+fn slice(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let begin = ints(egraph, bound(subst, "?begin"))?;
+    let size = ints(egraph, bound(subst, "?size"))?;
+    if begin.len() != p.len() || size.len() != p.len() {
+        return None;
+    }
+    let begin = add_i32s(egraph, &scatter(&begin, &p));
+    let size = add_i32s(egraph, &scatter(&size, &p));
+    let mut attrs = attrs_of(egraph, class, &Op::Slice);
+    attrs.set("Index", Attr::Type(DType::I32));
+    let inner = add_op(egraph, Op::Slice, attrs, vec![x, begin, size]);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `StridedSlice(T(x, p), b, e, s) = T(StridedSlice(x, b', e', s'), p)` with the vectors and the
+/// begin/end mask bits permuted; only for one spec entry per dimension and no ellipsis, new axis or
+/// shrink (those change which entry means which dimension, or the rank).
+fn strided_slice(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let vectors = ["?begin", "?end", "?strides"].map(|v| ints(egraph, bound(subst, v)));
+    let [Some(begin), Some(end), Some(strides)] = vectors else {
+        return None;
+    };
+    let attrs = attrs_of(egraph, class, &Op::StridedSlice);
+    let mask = |name: &str| attrs.int(name).unwrap_or(0);
+    if [begin.len(), end.len(), strides.len()] != [p.len(); 3]
+        || ["ellipsis_mask", "new_axis_mask", "shrink_axis_mask"]
+            .iter()
+            .any(|m| mask(m) != 0)
+    {
+        return None;
+    }
+    let bits = |m: i64| -> Vec<bool> { (0..p.len()).map(|i| (m >> i) & 1 == 1).collect() };
+    let unbits =
+        |b: Vec<bool>| -> i64 { b.iter().enumerate().map(|(i, &on)| (on as i64) << i).sum() };
+    let begin_mask = unbits(scatter(&bits(mask("begin_mask")), &p));
+    let end_mask = unbits(scatter(&bits(mask("end_mask")), &p));
+    let args = vec![
+        x,
+        add_i32s(egraph, &scatter(&begin, &p)),
+        add_i32s(egraph, &scatter(&end, &p)),
+        add_i32s(egraph, &scatter(&strides, &p)),
+    ];
+    let mut attrs = attrs.clone();
+    attrs.set("Index", Attr::Type(DType::I32));
+    attrs.set("begin_mask", Attr::Int(begin_mask));
+    attrs.set("end_mask", Attr::Int(end_mask));
+    let inner = add_op(egraph, Op::StridedSlice, attrs, args);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `ConcatV2(T(x₀, p), …, T(xₙ, p), axis) = T(ConcatV2(x₀, …, xₙ, p[axis]), p)`. Values without the
+/// transpose take the inverse one when it is free (constants are transposed at compile time).
+fn concat(egraph: &mut EGraph, class: Id, subst: &Subst, n: usize) -> Option<Id> {
+    let values: Vec<Id> = (0..n).map(|i| bound(subst, &format!("?v{i}"))).collect();
+    // The permutation: that of the first value that is a transpose.
+    let transposed_by = |egraph: &EGraph, v: Id| -> Vec<(Id, Vec<usize>)> {
+        egraph[v]
+            .nodes
+            .iter()
+            .filter_map(|node| match node {
+                crate::TfNode::Op {
+                    op: Op::Transpose,
+                    args,
+                    ..
+                } => Some((args[0], perm(egraph, args[1])?)),
+                _ => None,
+            })
+            .collect()
+    };
+    let p = values
+        .iter()
+        .find_map(|&v| transposed_by(egraph, v).into_iter().next())?
+        .1;
+    let r = p.len() as i64;
+    let axis = match ints(egraph, bound(subst, "?axis"))?.as_slice() {
+        [a] if (-r..r).contains(a) => a.rem_euclid(r) as usize,
+        _ => return None,
+    };
+    let mut inner_values = Vec::with_capacity(n + 1);
+    for &v in &values {
+        let under = transposed_by(egraph, v)
+            .into_iter()
+            .find(|(_, q)| *q == p)
+            .map(|(x, _)| x);
+        let inner = match under {
+            Some(x) => x,
+            None if rank(egraph, v)? == p.len() && transpose_is_free(egraph, v, &inverse(&p)) => {
+                add_transpose(egraph, v, &as_i64(&inverse(&p)))
+            }
+            None => return None,
+        };
+        inner_values.push(inner);
+    }
+    inner_values.push(add_const(egraph, Tensor::scalar(p[axis] as i32)));
+    let mut attrs = attrs_of(egraph, class, &Op::ConcatV2);
+    attrs.set("Tidx", Attr::Type(DType::I32));
+    let inner = add_op(egraph, Op::ConcatV2, attrs, inner_values);
+    Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
 /// The attributes of the `op` node that a `Transpose` in `class` reads.
 fn attrs_under_transpose(egraph: &EGraph, class: Id, op: &Op) -> Option<sgc_ir::Attrs> {
     egraph[class].nodes.iter().find_map(|n| match n {
@@ -312,7 +475,7 @@ fn attrs_under_transpose(egraph: &EGraph, class: Id, op: &Op) -> Option<sgc_ir::
 mod tests {
     use super::*;
     use crate::testing::*;
-    use sgc_ir::Tensor;
+    use sgc_ir::{Tensor, ValueRef};
 
     const TO_NHWC: [i32; 4] = [0, 2, 3, 1];
     const TO_NCHW: [i32; 4] = [0, 3, 1, 2];
@@ -396,6 +559,105 @@ mod tests {
         let g = b.output(back);
         let out = rewrite(&g, &rules());
         assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+
+    /// `T⁻¹(op(T(x)))` for an NHWC input `x` [1, 4, 5, 3]: with the op's operands permuted, no
+    /// transpose is left.
+    fn between_transposes(build: impl FnOnce(&mut Builder, ValueRef) -> ValueRef) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 4, 5, 3]);
+        let t = b.transpose("t", x, &TO_NCHW);
+        let y = build(&mut b, t);
+        let back = b.transpose("back", y, &TO_NHWC);
+        b.output(back)
+    }
+
+    fn assert_no_transpose_left(g: &sgc_ir::Graph) {
+        let out = rewrite(g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(g, &out);
+    }
+
+    #[test]
+    fn pad_rows_follow_the_permutation() {
+        assert_no_transpose_left(&between_transposes(|b, t| {
+            let pads = b.constant(
+                "pads",
+                Tensor::from_vec(vec![4, 2], vec![0i32, 0, 1, 2, 0, 1, 3, 0]),
+            );
+            b.op("pad", Op::Pad, &[t, pads], &[])
+        }));
+    }
+
+    #[test]
+    fn slice_begin_and_size_follow_the_permutation() {
+        assert_no_transpose_left(&between_transposes(|b, t| {
+            let begin = b.ints("begin", &[0, 1, 1, 0]);
+            let size = b.ints("size", &[-1, 2, 3, 4]);
+            b.op("slice", Op::Slice, &[t, begin, size], &[])
+        }));
+    }
+
+    #[test]
+    fn strided_slice_vectors_and_masks_follow_the_permutation() {
+        assert_no_transpose_left(&between_transposes(|b, t| {
+            let begin = b.ints("begin", &[0, 2, 1, 0]);
+            let end = b.ints("end", &[0, 3, 4, 5]);
+            let strides = b.ints("strides", &[1, 1, 2, -1]);
+            b.op(
+                "ss",
+                Op::StridedSlice,
+                &[t, begin, end, strides],
+                &[
+                    ("begin_mask", Attr::Int(0b1001)),
+                    ("end_mask", Attr::Int(0b0001)),
+                ],
+            )
+        }));
+    }
+
+    #[test]
+    fn strided_slice_that_shrinks_a_dimension_stays() {
+        let g = between_transposes(|b, t| {
+            let begin = b.ints("begin", &[0, 1, 0, 0]);
+            let end = b.ints("end", &[1, 2, 4, 5]);
+            let strides = b.ints("strides", &[1, 1, 1, 1]);
+            let ss = b.op(
+                "ss",
+                Op::StridedSlice,
+                &[t, begin, end, strides],
+                &[("shrink_axis_mask", Attr::Int(0b0010))],
+            );
+            let shape = b.ints("shape", &[1, 1, 4, 5]);
+            b.op("r", Op::Reshape, &[ss, shape], &[])
+        });
+        let out = rewrite(&g, &rules());
+        assert!(count(&out, &Op::StridedSlice) == 1);
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn concat_of_transposed_values_and_a_constant_concatenates_inside() {
+        assert_no_transpose_left(&between_transposes(|b, t| {
+            let n = b.op("neg", Op::Neg, &[t], &[]);
+            let c = b.constant("c", random(&[1, 2, 4, 5], 9));
+            let axis = b.constant("axis", Tensor::scalar(1i32));
+            b.op("cat", Op::ConcatV2, &[t, n, c, axis], &[])
+        }));
+    }
+
+    #[test]
+    fn concat_with_an_untransposed_activation_stays() {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 4, 5, 3]);
+        let other = b.input("other", &[1, 3, 4, 5]);
+        let t = b.transpose("t", x, &TO_NCHW);
+        let axis = b.constant("axis", Tensor::scalar(1i32));
+        let cat = b.op("cat", Op::ConcatV2, &[t, other, axis], &[]);
+        let g = b.output(cat);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 1, "{}", out.dump());
         assert_same_function(&g, &out);
     }
 }
