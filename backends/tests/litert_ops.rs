@@ -144,6 +144,29 @@ fn one_op(
 }
 
 impl Case {
+    /// Adds a per-channel constant to the op's first output (which the backend fuses into the op's bias
+    /// input where TFLite has one); the expectation, computed without it, gets it added too.
+    fn plus_bias(mut self, bias: Tensor) -> Self {
+        let g = &mut self.graph;
+        let op = g.outputs[0].value;
+        let info = g.info(op).clone();
+        let b = g.add_const("bias", bias.clone());
+        let add = g.add(Node::new("bias_add", Op::AddV2));
+        g.connect(op, add, 0);
+        g.connect(b.into(), add, 1);
+        g.node_mut(add).outputs = vec![info];
+        g.outputs[0].value = add.into();
+        let bias = bias.to_vec::<f32>().unwrap();
+        if let Some(out) = self.expect.as_mut().and_then(|e| e.first_mut()) {
+            for (k, v) in out.iter_mut().enumerate() {
+                *v += bias[k % bias.len()];
+            }
+        }
+        self.name += " + bias";
+        self.tf = None;
+        self
+    }
+
     fn tf(mut self, expr: &str) -> Self {
         self.tf = Some(expr.to_string());
         self
@@ -426,10 +449,31 @@ fn cases() -> Vec<Case> {
             )),
         );
     }
+    {
+        // TRANSPOSE_CONV with its (optional, version 3) bias input.
+        let f = f32c(&[3, 3, 2, 5], 13);
+        let fv = f.to_vec::<f32>().unwrap();
+        let (out, ds) = ([1, 8, 8, 2], [1, 4, 4, 5]);
+        cases.push(
+            one_op(
+                "transpose conv s2 SAME",
+                Op::Conv2DBackpropInput,
+                vec![("strides", ints(&[1, 2, 2, 1])), ("padding", s("SAME"))],
+                vec![
+                    In::C(i32c(&out.map(|d| d as i32))),
+                    In::C(f),
+                    In::X("dy", ds.to_vec()),
+                ],
+                vec![(DType::F32, out.iter().map(|&d| d as i64).collect())],
+            )
+            .expect(|i| vec![deconv_ref(&i[0], ds, &fv, [3, 3, 2, 5], out, 2, true)])
+            .plus_bias(Tensor::from_vec(vec![2], vec![0.25f32, -1.5])),
+        );
+    }
     // The TF cross-check needs the constant filter: give the expression its values.
     for c in cases
         .iter_mut()
-        .filter(|c| c.name.starts_with("transpose conv"))
+        .filter(|c| c.name.starts_with("transpose conv") && c.tf.is_some())
     {
         let f = f32c(&[3, 3, 2, 5], 13).to_vec::<f32>().unwrap();
         let expr = c.tf.take().unwrap();

@@ -37,7 +37,10 @@ pub fn rules() -> Vec<Rewrite> {
 
 /// Ops whose TFLite form takes a bias input.
 pub fn takes_bias(op: &Op) -> bool {
-    matches!(op, Op::Conv2D | Op::DepthwiseConv2dNative | Op::MatMul)
+    matches!(
+        op,
+        Op::Conv2D | Op::DepthwiseConv2dNative | Op::Conv2DBackpropInput | Op::MatMul
+    )
 }
 
 /// Whether `b` holds one value per channel of `class`'s value (shape `[C]` or `[1, …, 1, C]`).

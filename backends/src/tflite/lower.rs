@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::{DType, Graph, NodeIndex, Op, Tensor, ValueRef};
 
 use super::flexbuffer::{self, Flex};
-use super::schema::{builtin, BuiltinOptions, Padding};
+use super::schema::{builtin, op_version, BuiltinOptions, Padding};
 use super::{
     tensor_type, BackendError, BackendOptions, ModelPlan, OpCode, OpPlan, TensorData, TensorPlan,
 };
@@ -179,7 +179,7 @@ fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
             let producer = value.node;
             let fusable_op = matches!(
                 g.node(producer).op,
-                Op::Conv2D | Op::DepthwiseConv2dNative | Op::MatMul
+                Op::Conv2D | Op::DepthwiseConv2dNative | Op::Conv2DBackpropInput | Op::MatMul
             );
             if !fusable_op
                 || value.port != 0
@@ -622,10 +622,23 @@ impl<'g> Lowerer<'g> {
     }
 
     fn emit(&mut self, code: i32, options: BuiltinOptions, inputs: Vec<i32>, outputs: Vec<i32>) {
+        self.emit_version(code, op_version(code), options, inputs, outputs);
+    }
+
+    /// [`Self::emit`] for an op whose inputs need a version above the code's base version.
+    fn emit_version(
+        &mut self,
+        code: i32,
+        version: i32,
+        options: BuiltinOptions,
+        inputs: Vec<i32>,
+        outputs: Vec<i32>,
+    ) {
         self.plan.operators.push(OpPlan {
             code: OpCode {
                 builtin: code,
                 custom: None,
+                version,
             },
             options,
             inputs,
@@ -868,8 +881,17 @@ impl<'g> Lowerer<'g> {
                     stride_w,
                     stride_h,
                 };
-                let out = self.outputs(n)?;
-                self.emit(b::TRANSPOSE_CONV, options, vec![shape_t, w, x], out);
+                // The bias input is optional here (and needs version 3): only a fused bias adds it.
+                let (inputs, version) = match self.fused_bias.get(&n).copied() {
+                    Some(_) => {
+                        let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
+                        let bias = self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?;
+                        (vec![shape_t, w, x, bias], 3)
+                    }
+                    None => (vec![shape_t, w, x], op_version(b::TRANSPOSE_CONV)),
+                };
+                let out = self.conv_outputs(n)?;
+                self.emit_version(b::TRANSPOSE_CONV, version, options, inputs, out);
                 Ok(())
             }
             Op::MatMul => {
@@ -1149,6 +1171,7 @@ impl<'g> Lowerer<'g> {
             code: OpCode {
                 builtin: builtin::CUSTOM,
                 custom: Some(code),
+                version: 1,
             },
             options: BuiltinOptions::None,
             inputs: ins,

@@ -104,11 +104,14 @@ pub struct TensorPlan {
 /// The code of an operator: a builtin, or a custom op by name.
 ///
 /// A custom op has `builtin` = `schema::builtin::CUSTOM` and `custom: Some(custom_code)`; its FlexBuffers
-/// options are in [`OpPlan::custom_options`].
+/// options are in [`OpPlan::custom_options`]. `version` is the operator version the op's inputs need
+/// (TRANSPOSE_CONV with a bias input is version 3); ops of one code but different versions get one
+/// operator code each, as TensorFlow's converter writes them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpCode {
     pub builtin: i32,
     pub custom: Option<String>,
+    pub version: i32,
 }
 
 /// One TFLite operator to write.
@@ -293,7 +296,7 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
         if let Some(c) = custom {
             fbb.push_slot_always(operator_code::CUSTOM_CODE, c);
         }
-        fbb.push_slot_always(operator_code::VERSION, op_version(code.builtin));
+        fbb.push_slot_always(operator_code::VERSION, code.version);
         fbb.push_slot_always(operator_code::BUILTIN_CODE, code.builtin);
         operator_codes.push(fbb.end_table(t));
     }

@@ -398,3 +398,38 @@ fn a_bias_add_stays_when_the_matmul_value_is_needed_too() {
     assert_eq!(m.op_code(1), builtin::ADD);
     assert_eq!(m.subgraphs[0].operators[0].inputs[2], -1);
 }
+
+#[test]
+fn a_bias_add_after_a_transpose_conv_is_its_version_3_bias_input() {
+    let mut g = Graph::new();
+    let x = placeholder(&mut g, "x", &[1, 2, 2, 3]);
+    let sizes = g.add_const("sizes", Tensor::from_vec(vec![4], vec![1i32, 4, 4, 2]));
+    let w = g.add_const("w", iota(&[3, 3, 2, 3]));
+    let deconv = g.add(
+        Node::new("deconv", Op::Conv2DBackpropInput)
+            .with_attr("strides", sgc_ir::Attr::Ints(vec![1, 2, 2, 1]))
+            .with_attr("padding", sgc_ir::Attr::Str("SAME".into())),
+    );
+    g.connect(sizes.into(), deconv, 0);
+    g.connect(w.into(), deconv, 1);
+    g.connect(x.into(), deconv, 2);
+    typed(&mut g, deconv, DType::F32, &[1, 4, 4, 2]);
+    let b = g.add_const("b", Tensor::from_vec(vec![2], vec![0.5f32, -0.5]));
+    let add = g.add(Node::new("y", Op::AddV2));
+    g.connect(deconv.into(), add, 0);
+    g.connect(b.into(), add, 1);
+    typed(&mut g, add, DType::F32, &[1, 4, 4, 2]);
+    output(&mut g, "y", add);
+
+    let (bytes, m) = write_read(&g);
+    let sg = &m.subgraphs[0];
+    assert_eq!(sg.operators.len(), 1, "no ADD");
+    assert_eq!(m.op_code(0), builtin::TRANSPOSE_CONV);
+    let op = &sg.operators[0];
+    assert_eq!(op.inputs.len(), 4);
+    assert_eq!(
+        f32s(m.tensor_data(&bytes, op.inputs[3] as usize)),
+        vec![0.5, -0.5]
+    );
+    assert_eq!(m.operator_codes[0].version, 3);
+}
