@@ -7,7 +7,7 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! [`idioms`], [`fused_upscale`]. [`all_rules`] is what the `egraph` pass runs.
+//! [`idioms`], [`fused_upscale`], [`norm`]. [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
 pub mod convert;
@@ -17,6 +17,7 @@ pub mod idioms;
 pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
+pub mod norm;
 #[cfg(test)]
 mod testing;
 mod util;
@@ -35,5 +36,6 @@ pub fn all_rules() -> Vec<Rewrite> {
     rules.extend(layout::rules());
     rules.extend(idioms::rules());
     rules.extend(fused_upscale::rules());
+    rules.extend(norm::rules());
     rules
 }
