@@ -3,7 +3,9 @@
 //! Import adds every node of the IR graph (equal sub-graphs become one class for free); export emits,
 //! for every class the outputs need, the node the extractor chose. A node keeps its IR name when its class
 //! came from that node and the chosen node is still the same op; new nodes are named after the class
-//! they stand in for (`<name>/<Op>`).
+//! they stand in for (`<name>/<Op>`), after its layout twin (the NHWC form of an NCHW op takes the NCHW
+//! op's name), or else after a consumer, so that every op of the lowered model carries a name from the
+//! source graph.
 
 use std::collections::{HashMap, HashSet};
 
@@ -106,6 +108,77 @@ fn value_class(
     }
 }
 
+/// Gives a class that no IR node was imported into the name of its *layout twin*: the named class it is
+/// a `Transpose` or `Reshape` of, or that is one of it. The layout rules make the NHWC twin of every NCHW
+/// op, and it is the twin that survives, so this keeps `G_synthesis/8x8/Conv0/…` names on the ops of the
+/// lowered model (a report reader finds them in the source graph) instead of `sgc/Op_N`.
+fn name_layout_twins<'a>(
+    egraph: &'a EGraph,
+    class_name: &mut HashMap<Id, (&'a str, Option<&'a Op>)>,
+) {
+    let mut classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+    classes.sort();
+    // (class, its twin) for every `Transpose`/`Reshape` node: each side can name the other.
+    let mut pairs: Vec<(Id, Id)> = Vec::new();
+    for &class in &classes {
+        for node in &egraph[class].nodes {
+            if let TfNode::Op {
+                op: Op::Transpose | Op::Reshape,
+                args,
+                ..
+            } = node
+            {
+                pairs.push((class, egraph.find(args[0])));
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for &(a, b) in &pairs {
+            for (from, to) in [(a, b), (b, a)] {
+                if let (Some(&named), false) = (class_name.get(&from), class_name.contains_key(&to))
+                {
+                    class_name.insert(to, named);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Gives a class still without a name (a value a rule made up, such as a folded scale) its first named
+/// consumer's name as a prefix: `…/InstanceNorm/mul/Mul` says which layer it belongs to.
+fn name_after_consumers<'a>(
+    egraph: &'a EGraph,
+    class_name: &mut HashMap<Id, (&'a str, Option<&'a Op>)>,
+) {
+    let mut classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+    classes.sort();
+    loop {
+        let mut changed = false;
+        for &class in &classes {
+            let Some(&(name, _)) = class_name.get(&class) else {
+                continue;
+            };
+            for node in &egraph[class].nodes {
+                for &child in node.children() {
+                    let child = egraph.find(child);
+                    if let std::collections::hash_map::Entry::Vacant(e) = class_name.entry(child) {
+                        e.insert((name, None));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 /// Builds the IR graph of the chosen nodes (`choice` maps canonical classes to nodes).
 pub fn export(imported: &Imported, choice: &HashMap<Id, TfNode>) -> Result<Graph, IrError> {
     let egraph = &imported.egraph;
@@ -115,10 +188,15 @@ pub fn export(imported: &Imported, choice: &HashMap<Id, TfNode>) -> Result<Graph
         graph.inputs.push(n);
     }
     // The first IR node imported into a class names it.
-    let mut class_name: HashMap<Id, (&str, &Op)> = HashMap::new();
+    // The op is `None` for a name borrowed from a consumer: a node then never takes it verbatim.
+    let mut class_name: HashMap<Id, (&str, Option<&Op>)> = HashMap::new();
     for (id, name, op) in &imported.names {
-        class_name.entry(egraph.find(*id)).or_insert((name, op));
+        class_name
+            .entry(egraph.find(*id))
+            .or_insert((name, Some(op)));
     }
+    name_layout_twins(egraph, &mut class_name);
+    name_after_consumers(egraph, &mut class_name);
     let mut used: HashSet<String> = imported.inputs.iter().map(|n| n.name.clone()).collect();
     let reserved: HashSet<&str> = imported.names.iter().map(|(_, n, _)| n.as_str()).collect();
     let mut emitted: HashMap<Id, ValueRef> = HashMap::new();
@@ -195,7 +273,7 @@ pub fn export(imported: &Imported, choice: &HashMap<Id, TfNode>) -> Result<Graph
                     }
                 }
             };
-            let orig_op = class_name.get(&class).map(|(_, op)| *op);
+            let orig_op = class_name.get(&class).and_then(|(_, op)| *op);
             let value = match node {
                 TfNode::Input(i) => ValueRef::from(graph.inputs[*i as usize]),
                 TfNode::Const(c) => {
