@@ -175,6 +175,45 @@ fn create_aligned_bytes<'a>(
     fbb.create_vector(data)
 }
 
+/// An upper bound on the bytes of the constants' data, with their alignment padding.
+fn data_bound(plan: &ModelPlan) -> usize {
+    plan.tensors
+        .iter()
+        .filter_map(|t| t.data.as_ref())
+        .map(|d| d.as_slice().len() + 16)
+        .sum()
+}
+
+/// An upper bound on the bytes of everything but the constants' data: tables, vectors and strings.
+fn metadata_bound(plan: &ModelPlan) -> usize {
+    const TABLE: usize = 128; // a table with its vtable, offsets and alignment padding
+    let tensors: usize = plan
+        .tensors
+        .iter()
+        .map(|t| TABLE + t.name.len() + 4 * t.shape.len() + 16)
+        .sum();
+    let operators: usize = plan
+        .operators
+        .iter()
+        .map(|o| {
+            2 * TABLE
+                + 4 * (o.inputs.len() + o.outputs.len())
+                + o.custom_options.as_ref().map_or(0, Vec::len)
+                + o.code.custom.as_ref().map_or(0, String::len)
+                + 16
+        })
+        .sum();
+    let signature: usize = plan
+        .signature_inputs
+        .iter()
+        .chain(&plan.signature_outputs)
+        .map(|(name, _)| TABLE + name.len())
+        .sum();
+    // buffers (one table each), inputs/outputs, fixed strings and tables.
+    let rest = TABLE * (plan.tensors.len() + 16) + 4 * (plan.inputs.len() + plan.outputs.len());
+    tensors + operators + signature + rest + 4096
+}
+
 /// The TFLite TensorType of an IR dtype.
 pub fn tensor_type(dtype: DType) -> Option<i8> {
     use schema::tensor_type as t;
@@ -196,18 +235,15 @@ pub fn tensor_type(dtype: DType) -> Option<i8> {
 pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
     use schema::*;
 
-    let data_bytes: usize = plan
-        .tensors
-        .iter()
-        .filter_map(|t| t.data.as_ref())
-        .map(|d| d.as_slice().len() + 16)
-        .sum();
+    let data_bytes = data_bound(plan);
     if data_bytes > MAX_FLATBUFFER {
         return Err(BackendError::Graph(format!(
             "constants take {data_bytes} bytes: models over 2 GB (external buffers) are not supported"
         )));
     }
-    let mut fbb = FlatBufferBuilder::with_capacity(data_bytes + 4096 + plan.tensors.len() * 128);
+    // The builder doubles its buffer when it runs out, copying everything written so far: for a model
+    // of 100 MB of weights that is 200 MB more peak memory, so reserve all it will need up front.
+    let mut fbb = FlatBufferBuilder::with_capacity(data_bytes + metadata_bound(plan));
     fbb.push(Align16);
 
     // Buffers: 0 is the empty sentinel, then one per constant tensor, then the metadata string.

@@ -433,3 +433,43 @@ fn a_bias_add_after_a_transpose_conv_is_its_version_3_bias_input() {
     );
     assert_eq!(m.operator_codes[0].version, 3);
 }
+
+#[test]
+fn the_builder_never_grows_its_buffer() {
+    // Growing doubles the buffer and copies it: for large models that doubles peak memory. Many
+    // tensors with long names (as the e-graph's NHWC twins of a real graph have) must still fit the
+    // capacity reserved up front, which the returned bytes keep.
+    let mut g = Graph::new();
+    let mut x: sgc_ir::ValueRef = placeholder(&mut g, "x", &[4]).into();
+    let long =
+        "G_synthesis/1024x1024/Conv0_up/InstanceNorm/StyleMod/strided_slice/Reshape".repeat(2);
+    for i in 0..2000 {
+        let c = g.add_const(
+            format!("{long}/c{i}"),
+            Tensor::from_vec(vec![4], vec![1f32; 4]),
+        );
+        let add = g.add(Node::new(format!("{long}/add{i}"), Op::AddV2));
+        g.connect(x, add, 0);
+        g.connect(c.into(), add, 1);
+        typed(&mut g, add, DType::F32, &[4]);
+        x = add.into();
+    }
+    let big = g.add_const(
+        "big",
+        Tensor::from_vec(vec![1 << 18], vec![0.5f32; 1 << 18]),
+    );
+    let y = g.add(Node::new("y", Op::AddV2));
+    g.connect(x, y, 0);
+    g.connect(big.into(), y, 1);
+    typed(&mut g, y, DType::F32, &[1 << 18]);
+    output(&mut g, "y", y);
+    let plan = super::lower::lower(&g).unwrap();
+    let reserved = super::data_bound(&plan) + super::metadata_bound(&plan);
+    let bytes = super::serialize(&plan).unwrap();
+    assert!(
+        bytes.capacity() <= reserved,
+        "{} bytes in a buffer of {} (reserved {reserved})",
+        bytes.len(),
+        bytes.capacity()
+    );
+}
