@@ -309,11 +309,7 @@ fn tile(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     if m.len() != p.len() {
         return None;
     }
-    let mut m2 = vec![1i64; m.len()];
-    for (i, &pi) in p.iter().enumerate() {
-        m2[pi] = m[i];
-    }
-    let m2 = add_i32s(egraph, &m2);
+    let m2 = add_i32s(egraph, &scatter(&m, &p));
     let mut attrs = attrs_of(egraph, class, &Op::Tile);
     attrs.set("Tmultiples", Attr::Type(sgc_ir::DType::I32));
     let inner = add_op(egraph, Op::Tile, attrs, vec![x, m2]);
