@@ -516,3 +516,21 @@ proptest! {
         }
     }
 }
+
+/// Found with `PROPTEST_RNG_SEED=13`: on size-1 dimensions transposes are reshapes, classes merge, and
+/// one class held two equal StridedSlices with different masks; the rule took the other one's masks.
+#[test]
+fn strided_slice_takes_the_masks_of_the_node_it_matched() {
+    let r = Recipe {
+        shape: [2, 3, 1, 1],
+        steps: vec![
+            Step::Transpose(13),
+            Step::BinaryConst(0, 1, false),
+            Step::Transpose(6),
+            Step::Slice(3283947647201320495, true),
+        ],
+        two_outputs: false,
+        seed: 0,
+    };
+    check(&r).unwrap();
+}

@@ -24,7 +24,7 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
 
-use crate::util::{add_const, add_i32s, add_op, attrs_of, bound, ints, rule, shape, value};
+use crate::util::{add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, value};
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
@@ -45,7 +45,10 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
         bound(subst, "?kernel"),
         bound(subst, "?x"),
     );
-    let attrs = attrs_of(egraph, class, &Op::Conv2DBackpropInput);
+    let operands = [sizes, kernel, x].map(|c| egraph.find(c));
+    let attrs = matched_attrs(egraph, class, &Op::Conv2DBackpropInput, |args| {
+        args == operands
+    })?;
     let ones = |name: &str| attrs.ints(name).is_none_or(|v| v.iter().all(|&d| d == 1));
     if attrs.data_format() != "NHWC"
         || attrs.str("padding") != Some("SAME")

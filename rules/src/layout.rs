@@ -12,8 +12,8 @@ use egg::{Id, Subst};
 use sgc_ir::{Attr, DType, Op, Tensor};
 
 use crate::util::{
-    add_const, add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, ints, inverse, perm, rank,
-    rule, shape,
+    add_const, add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, holds_transpose, ints,
+    inverse, matched_attrs, perm, rank, rule, shape,
 };
 use crate::{EGraph, Rewrite};
 
@@ -372,7 +372,13 @@ fn strided_slice(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     let [Some(begin), Some(end), Some(strides)] = vectors else {
         return None;
     };
-    let attrs = attrs_of(egraph, class, &Op::StridedSlice);
+    let (p_id, operands) = (
+        bound(subst, "?p"),
+        ["?begin", "?end", "?strides"].map(|v| egraph.find(bound(subst, v))),
+    );
+    let attrs = matched_attrs(egraph, class, &Op::StridedSlice, |args| {
+        args[1..] == operands && holds_transpose(egraph, args[0], x, p_id)
+    })?;
     let mask = |name: &str| attrs.int(name).unwrap_or(0);
     if [begin.len(), end.len(), strides.len()] != [p.len(); 3]
         || ["ellipsis_mask", "new_axis_mask", "shrink_axis_mask"]
@@ -446,6 +452,7 @@ fn concat(egraph: &mut EGraph, class: Id, subst: &Subst, n: usize) -> Option<Id>
     inner_values.push(add_const(egraph, Tensor::scalar(p[axis] as i32)));
     let mut attrs = attrs_of(egraph, class, &Op::ConcatV2);
     attrs.set("Tidx", Attr::Type(DType::I32));
+    attrs.set("N", Attr::Int(n as i64));
     let inner = add_op(egraph, Op::ConcatV2, attrs, inner_values);
     Some(add_transpose(egraph, inner, &as_i64(&p)))
 }

@@ -53,6 +53,37 @@ pub fn attrs_of(egraph: &EGraph, id: Id, op: &Op) -> Attrs {
         .unwrap_or_default()
 }
 
+/// The attributes of the node of `op` in class `id` whose (canonical) arguments satisfy `args`: the
+/// node a pattern matched, where attributes and operands must agree (a StridedSlice's masks and its
+/// begin/end vectors). [`attrs_of`] takes any node of `op`, which is right only for attributes that do
+/// not depend on the operands: a class can hold two equal slices written differently.
+pub fn matched_attrs(
+    egraph: &EGraph,
+    id: Id,
+    op: &Op,
+    args: impl Fn(&[Id]) -> bool,
+) -> Option<Attrs> {
+    egraph[id].nodes.iter().find_map(|n| match n {
+        TfNode::Op {
+            op: o,
+            attrs,
+            args: a,
+        } if o == op && *attrs != AttrsId::ANY => {
+            let canonical: Vec<Id> = a.iter().map(|&x| egraph.find(x)).collect();
+            args(&canonical).then(|| egraph.analysis.attrs(*attrs).clone())
+        }
+        _ => None,
+    })
+}
+
+/// Whether class `id` holds `Transpose(x, p)`.
+pub fn holds_transpose(egraph: &EGraph, id: Id, x: Id, p: Id) -> bool {
+    egraph[id].nodes.iter().any(|n| {
+        matches!(n, TfNode::Op { op: Op::Transpose, args, .. }
+            if egraph.find(args[0]) == egraph.find(x) && egraph.find(args[1]) == egraph.find(p))
+    })
+}
+
 /// Adds `op(args)` with `attrs`.
 pub fn add_op(egraph: &mut EGraph, op: Op, attrs: Attrs, args: Vec<Id>) -> Id {
     let attrs = egraph.analysis.intern_attrs(attrs);
