@@ -116,37 +116,26 @@ fn name_layout_twins<'a>(
     egraph: &'a EGraph,
     class_name: &mut HashMap<Id, (&'a str, Option<&'a Op>)>,
 ) {
-    let mut classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
-    classes.sort();
-    // (class, its twin) for every `Transpose`/`Reshape` node: each side can name the other.
-    let mut pairs: Vec<(Id, Id)> = Vec::new();
-    for &class in &classes {
-        for node in &egraph[class].nodes {
+    let mut twins: HashMap<Id, Vec<Id>> = HashMap::new();
+    for class in egraph.classes() {
+        for node in &class.nodes {
             if let TfNode::Op {
                 op: Op::Transpose | Op::Reshape,
                 args,
                 ..
             } = node
             {
-                pairs.push((class, egraph.find(args[0])));
+                let other = egraph.find(args[0]);
+                twins.entry(class.id).or_default().push(other);
+                twins.entry(other).or_default().push(class.id);
             }
         }
     }
-    loop {
-        let mut changed = false;
-        for &(a, b) in &pairs {
-            for (from, to) in [(a, b), (b, a)] {
-                if let (Some(&named), false) = (class_name.get(&from), class_name.contains_key(&to))
-                {
-                    class_name.insert(to, named);
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    spread_names(
+        class_name,
+        |c| twins.get(&c).cloned().unwrap_or_default(),
+        false,
+    );
 }
 
 /// Gives a class still without a name (a value a rule made up, such as a folded scale) its first named
@@ -155,26 +144,33 @@ fn name_after_consumers<'a>(
     egraph: &'a EGraph,
     class_name: &mut HashMap<Id, (&'a str, Option<&'a Op>)>,
 ) {
-    let mut classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
-    classes.sort();
-    loop {
-        let mut changed = false;
-        for &class in &classes {
-            let Some(&(name, _)) = class_name.get(&class) else {
-                continue;
-            };
-            for node in &egraph[class].nodes {
-                for &child in node.children() {
-                    let child = egraph.find(child);
-                    if let std::collections::hash_map::Entry::Vacant(e) = class_name.entry(child) {
-                        e.insert((name, None));
-                        changed = true;
-                    }
-                }
+    let children = |c: Id| -> Vec<Id> {
+        egraph[c]
+            .nodes
+            .iter()
+            .flat_map(|n| n.children().iter().map(|&k| egraph.find(k)))
+            .collect()
+    };
+    spread_names(class_name, children, true);
+}
+
+/// Breadth-first from the named classes (in class order, so names are deterministic): every unnamed
+/// neighbour takes its discoverer's name, as a borrowed prefix when `borrowed` (its op then `None`).
+fn spread_names<'a>(
+    class_name: &mut HashMap<Id, (&'a str, Option<&'a Op>)>,
+    neighbours: impl Fn(Id) -> Vec<Id>,
+    borrowed: bool,
+) {
+    let mut queue: Vec<Id> = class_name.keys().copied().collect();
+    queue.sort();
+    let mut queue: std::collections::VecDeque<Id> = queue.into();
+    while let Some(class) = queue.pop_front() {
+        let (name, op) = class_name[&class];
+        for next in neighbours(class) {
+            if let std::collections::hash_map::Entry::Vacant(e) = class_name.entry(next) {
+                e.insert((name, if borrowed { None } else { op }));
+                queue.push_back(next);
             }
-        }
-        if !changed {
-            break;
         }
     }
 }

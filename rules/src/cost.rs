@@ -3,8 +3,8 @@
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
 //! input); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
-//! kernel worth an extra cheap op (see [`crate::fused_upscale`]); a TRANSPOSE moves every element through memory with a strided read, so it costs
-//! twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
+//! kernel worth an extra cheap op (see [`crate::fused_upscale`]); a TRANSPOSE moves every element
+//! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
 //! LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays the overhead.
 //!
 //! Extraction is DAG-aware: a tree cost would count a shared sub-graph once per use, which in a deep
