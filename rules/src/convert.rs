@@ -125,7 +125,8 @@ fn name_layout_twins<'a>(
                 ..
             } = node
             {
-                let other = egraph.find(args[0]);
+                let Some(&first) = args.first() else { continue };
+                let other = egraph.find(first);
                 twins.entry(class.id).or_default().push(other);
                 twins.entry(other).or_default().push(class.id);
             }

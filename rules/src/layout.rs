@@ -377,7 +377,7 @@ fn strided_slice(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
         ["?begin", "?end", "?strides"].map(|v| egraph.find(bound(subst, v))),
     );
     let attrs = matched_attrs(egraph, class, &Op::StridedSlice, |args| {
-        args[1..] == operands && holds_transpose(egraph, args[0], x, p_id)
+        args.len() == 4 && args[1..] == operands && holds_transpose(egraph, args[0], x, p_id)
     })?;
     let mask = |name: &str| attrs.int(name).unwrap_or(0);
     if [begin.len(), end.len(), strides.len()] != [p.len(); 3]
@@ -420,7 +420,10 @@ fn concat(egraph: &mut EGraph, class: Id, subst: &Subst, n: usize) -> Option<Id>
                     op: Op::Transpose,
                     args,
                     ..
-                } => Some((args[0], perm(egraph, args[1])?)),
+                } => match args[..] {
+                    [x, p] => Some((x, perm(egraph, p)?)),
+                    _ => None,
+                },
                 _ => None,
             })
             .collect()
@@ -464,7 +467,7 @@ fn attrs_under_transpose(egraph: &EGraph, class: Id, op: &Op) -> Option<sgc_ir::
             op: Op::Transpose,
             args,
             ..
-        } => egraph[args[0]].nodes.iter().find_map(|m| match m {
+        } => egraph[*args.first()?].nodes.iter().find_map(|m| match m {
             crate::TfNode::Op { op: o, attrs, .. } if o == op => {
                 Some(egraph.analysis.attrs(*attrs).clone())
             }

@@ -153,10 +153,10 @@ mod tests {
 
     /// StyleGAN's epilogue after the layout rules: instance norm of x [1, 8, 8, 16] (NHWC), then
     /// `· s + b` with per-channel style values from the graph input `style` [1, 1, 1, 32].
-    fn epilogue() -> sgc_ir::Graph {
+    fn epilogue(batch: usize) -> sgc_ir::Graph {
         let mut b = Builder::new();
-        let x = b.input("x", &[1, 8, 8, 16]);
-        let style = b.input("style", &[1, 1, 1, 32]);
+        let x = b.input("x", &[batch, 8, 8, 16]);
+        let style = b.input("style", &[batch, 1, 1, 32]);
         let axes = b.ints("axes", &[1, 2]);
         let keep = [("keep_dims", sgc_ir::Attr::Bool(true))];
         let m = b.op("mean", Op::Mean, &[x, axes], &keep);
@@ -168,7 +168,7 @@ mod tests {
         let r = b.op("rsqrt", Op::Rsqrt, &[ve], &[]);
         let normed = b.op("normed", Op::Mul, &[xc, r], &[]);
         let begin = b.ints("b0", &[0, 0, 0, 0]);
-        let size = b.ints("z", &[1, 1, 1, 16]);
+        let size = b.ints("z", &[batch as i32, 1, 1, 16]);
         let s = b.op("s", Op::Slice, &[style, begin, size], &[]);
         let begin = b.ints("b1", &[0, 0, 0, 16]);
         let bias = b.op("b", Op::Slice, &[style, begin, size], &[]);
@@ -179,12 +179,15 @@ mod tests {
         b.output(y)
     }
 
-    /// Ops of the graph that write a full-size [1, 8, 8, 16] value.
+    /// Ops of the graph that write a full-size [N, 8, 8, 16] value.
     fn full_size_ops(g: &sgc_ir::Graph) -> Vec<Op> {
         let mut ops: Vec<Op> = g
             .node_indices()
             .filter(|&n| g.node(n).op != Op::Placeholder)
-            .filter(|&n| g.info(n.into()).static_shape() == Some(vec![1, 8, 8, 16]))
+            .filter(|&n| {
+                let s = g.info(n.into()).static_shape().unwrap_or_default();
+                s.len() == 4 && s[1..] == [8, 8, 16]
+            })
             .map(|n| g.node(n).op.clone())
             .collect();
         ops.sort();
@@ -193,13 +196,16 @@ mod tests {
 
     #[test]
     fn instance_norm_and_modulation_become_one_scale_and_one_shift() {
-        let g = epilogue();
-        assert_eq!(full_size_ops(&g).len(), 5);
-        let out = rewrite(&g, &rules());
-        let mut expected = vec![Op::AddV2, Op::Mul, Op::SquaredDifference];
-        expected.sort();
-        assert_eq!(full_size_ops(&out), expected, "{}", out.dump());
-        assert_same_function(&g, &out);
+        // A batch of 2: the per-channel values are per image too ([N, 1, 1, C]).
+        for batch in [1, 2] {
+            let g = epilogue(batch);
+            assert_eq!(full_size_ops(&g).len(), 5);
+            let out = rewrite(&g, &rules());
+            let mut expected = vec![Op::AddV2, Op::Mul, Op::SquaredDifference];
+            expected.sort();
+            assert_eq!(full_size_ops(&out), expected, "{}", out.dump());
+            assert_same_function(&g, &out);
+        }
     }
 
     /// `(x ∘ y)·r` with x [1, 4, 4, 8], r [1, 1, 1, 8] and `y` of the given shape.

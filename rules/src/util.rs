@@ -80,7 +80,7 @@ pub fn matched_attrs(
 pub fn holds_transpose(egraph: &EGraph, id: Id, x: Id, p: Id) -> bool {
     egraph[id].nodes.iter().any(|n| {
         matches!(n, TfNode::Op { op: Op::Transpose, args, .. }
-            if egraph.find(args[0]) == egraph.find(x) && egraph.find(args[1]) == egraph.find(p))
+            if matches!(args[..], [a, b] if egraph.find(a) == egraph.find(x) && egraph.find(b) == egraph.find(p)))
     })
 }
 
