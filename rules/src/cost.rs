@@ -4,8 +4,13 @@
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
 //! input); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
 //! kernel worth an extra cheap op (see [`crate::fused_upscale`]); a TRANSPOSE moves every element
-//! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and inputs are free. Fewer, fused ops (one
-//! LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays the overhead.
+//! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and
+//! inputs are free. Fewer, fused ops (one LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays
+//! the overhead. An op TFLite has no builtin for (one the IR does not know, written as a custom op)
+//! costs [`CUSTOM_FACTOR`] times as much: its kernel is the app's to supply, no delegate runs it, and
+//! without it the model does not load at all, so builtin alternatives win wherever the rules offer one.
+//! (Ops forced custom with `sgc lower --custom-op` are not counted as custom here: that is an explicit
+//! request for them.)
 //!
 //! Extraction is DAG-aware: a tree cost would count a shared sub-graph once per use, which in a deep
 //! network like StyleGAN (every activation is read several times) grows exponentially and drowns the
@@ -25,11 +30,24 @@ use crate::EGraph;
 /// Dispatch overhead of one op, in element-operations.
 const OP_OVERHEAD: f64 = 10.0;
 
+/// How much more a custom op costs than a builtin one doing the same work.
+pub const CUSTOM_FACTOR: f64 = 8.0;
+
 /// The cost of one node of class `class`, not counting its children.
 pub fn node_cost(egraph: &EGraph, class: Id, node: &TfNode) -> f64 {
     let TfNode::Op { op, .. } = node else {
         return 0.0;
     };
+    let cost = builtin_cost(egraph, class, node, op);
+    if matches!(op, Op::Other(_)) {
+        CUSTOM_FACTOR * cost.max(OP_OVERHEAD)
+    } else {
+        cost
+    }
+}
+
+/// The cost of `node` (an `op` node of class `class`) as a builtin op.
+fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
     let elements = egraph[class]
         .data
         .static_shape()
@@ -217,4 +235,50 @@ pub fn extract(egraph: &EGraph) -> HashMap<Id, TfNode> {
                 .map(|b| (c, egraph[c].nodes[b.node].clone()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert;
+    use crate::testing::*;
+    use crate::util::{add_const, add_op};
+    use sgc_ir::{Attrs, Tensor};
+
+    /// `op(x)` for a sigmoid-like `op`, with `½·tanh(½x) + ½` (four builtin ops) added to its class.
+    fn sigmoid_or_tanh(op: Op) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 64]);
+        let y = b.op("sigmoid", Op::Sigmoid, &[x], &[]);
+        let mut g = b.output(y);
+        g.node_mut(y.node).op = op;
+        let mut imported = convert::import(&g).unwrap();
+        let eg = &mut imported.egraph;
+        let root = imported.roots[0];
+        let x = eg[root].nodes[0].children()[0];
+        let half = add_const(eg, Tensor::scalar(0.5f32));
+        let scaled = add_op(eg, Op::Mul, Attrs::new(), vec![x, half]);
+        let tanh = add_op(eg, Op::Tanh, Attrs::new(), vec![scaled]);
+        let halved = add_op(eg, Op::Mul, Attrs::new(), vec![tanh, half]);
+        let alternative = add_op(eg, Op::AddV2, Attrs::new(), vec![halved, half]);
+        eg.union(root, alternative);
+        eg.rebuild();
+        let choice = extract(&imported.egraph);
+        convert::export(&imported, &choice).unwrap()
+    }
+
+    #[test]
+    fn one_builtin_op_beats_four() {
+        let out = sigmoid_or_tanh(Op::Sigmoid);
+        assert_eq!(count(&out, &Op::Sigmoid), 1);
+        assert_eq!(count(&out, &Op::Tanh), 0);
+    }
+
+    #[test]
+    fn four_builtin_ops_beat_one_custom_op() {
+        let custom = Op::Other("FastSigmoid".into());
+        let out = sigmoid_or_tanh(custom.clone());
+        assert_eq!(count(&out, &custom), 0, "{}", out.dump());
+        assert_eq!(count(&out, &Op::Tanh), 1);
+    }
 }
