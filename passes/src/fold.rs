@@ -43,6 +43,14 @@ impl Pass for Fold {
                 _ => {}
             }
             let inputs = graph.inputs(n);
+            // A broadcast that would grow the model stays an op: check that on the inferred shapes
+            // before evaluating it (StyleGAN's noise × strength is 16M elements at 1024 px, and this
+            // pass runs several times).
+            if let Some(outputs) = kept_broadcast(graph, n, &inputs) {
+                kept_broadcasts += 1;
+                graph.node_mut(n).outputs = outputs;
+                continue;
+            }
             if let Some(values) = evaluate(graph, n, &inputs)? {
                 if grows_by_broadcast(graph, n, &inputs, &values) {
                     kept_broadcasts += 1;
@@ -97,6 +105,24 @@ fn evaluate(
         Some(values) => interp::eval(node, &values).map(Some),
         None => Ok(None),
     }
+}
+
+/// The output types of `n` when all its inputs are constants but folding it would grow the model,
+/// known from shape inference alone (`None` otherwise, also when inference cannot tell).
+fn kept_broadcast(graph: &Graph, n: NodeIndex, inputs: &[ValueRef]) -> Option<Vec<ValueInfo>> {
+    let consts: Vec<&Tensor> = inputs
+        .iter()
+        .map(|&v| graph.const_value(v))
+        .collect::<Option<_>>()?;
+    let operands: usize = consts.iter().map(|t| t.numel()).sum();
+    let infos: Vec<ValueInfo> = inputs.iter().map(|&v| graph.info(v).clone()).collect();
+    let known: Vec<Option<&Tensor>> = consts.iter().map(|&t| Some(t)).collect();
+    let outputs = shape::infer(graph.node(n), &infos, &known).ok()?;
+    let result: usize = outputs
+        .iter()
+        .map(|o| o.static_shape().map(|s| s.iter().product::<usize>()))
+        .sum::<Option<usize>>()?;
+    interp::folding_would_grow(&graph.node(n).op, operands, result).then_some(outputs)
 }
 
 /// True when folding `n` would grow the model (see [`interp::folding_would_grow`]).
