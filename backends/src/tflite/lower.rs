@@ -673,13 +673,18 @@ impl<'g> Lowerer<'g> {
             let size = dtype
                 .size()
                 .ok_or_else(|| self.err(n, format!("cannot transpose {dtype}")))?;
-            let data = transpose_bytes(c.bytes(), &shape, perm, size);
+            let data = TensorData::Permuted {
+                source: c.bytes().clone(),
+                shape: shape.clone(),
+                perm,
+                elem: size,
+            };
             let shape32 = self.shape_i32(n, &new_shape)?;
             self.add_tensor(TensorPlan {
                 name,
                 dtype,
                 shape: shape32,
-                data: Some(TensorData::Owned(data)),
+                data: Some(data),
             })
         } else {
             let input = self.value(v)?;

@@ -80,13 +80,41 @@ pub struct BackendOptions {
 pub enum TensorData {
     Shared(Bytes),
     Owned(Vec<u8>),
+    /// `source` (of `shape`, elements of `elem` bytes) transposed by `perm`, computed only while the
+    /// model is written, one tensor at a time: the permuted copies of all the conv filters (most of a
+    /// model's bytes) never exist at once.
+    Permuted {
+        source: Bytes,
+        shape: Vec<usize>,
+        perm: &'static [usize],
+        elem: usize,
+    },
 }
 
 impl TensorData {
-    pub fn as_slice(&self) -> &[u8] {
+    pub fn len(&self) -> usize {
         match self {
-            TensorData::Shared(b) => b,
-            TensorData::Owned(v) => v,
+            TensorData::Shared(b) => b.len(),
+            TensorData::Owned(v) => v.len(),
+            TensorData::Permuted { source, .. } => source.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes to store (computed, for a permuted constant).
+    pub fn bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            TensorData::Shared(b) => std::borrow::Cow::Borrowed(b),
+            TensorData::Owned(v) => std::borrow::Cow::Borrowed(v),
+            TensorData::Permuted {
+                source,
+                shape,
+                perm,
+                elem,
+            } => std::borrow::Cow::Owned(lower::transpose_bytes(source, shape, perm, *elem)),
         }
     }
 }
@@ -180,7 +208,7 @@ fn data_bound(plan: &ModelPlan) -> usize {
     plan.tensors
         .iter()
         .filter_map(|t| t.data.as_ref())
-        .map(|d| d.as_slice().len() + 16)
+        .map(|d| d.len() + 16)
         .sum()
 }
 
@@ -252,7 +280,7 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
     for (i, t) in plan.tensors.iter().enumerate() {
         if let Some(d) = &t.data {
             tensor_buffer[i] = (buffer_data.len() + 1) as u32;
-            buffer_data.push(Some(create_aligned_bytes(&mut fbb, d.as_slice())));
+            buffer_data.push(Some(create_aligned_bytes(&mut fbb, &d.bytes())));
         }
     }
     let mut version = [0u8; 16];
