@@ -165,3 +165,67 @@ fn generator_for_a_target_without_leaky_relu() {
         );
     }
 }
+
+/// A batch of two (`--inputs NAME=2,…`): every image is computed on its own. Row 0 gets the fixture's
+/// input and must equal TensorFlow's output; row 1 gets half of it and must equal the reference
+/// interpreter on the batch-1 graph. Covers the per-image (`[N,1,1,C]`) statistics and styles that the
+/// instance-norm rules move, and the fused upscale split with N > 1.
+#[test]
+fn a_batch_of_two_computes_each_image_on_its_own() {
+    for name in ["synthesis_fused_32", "generator_full_32"] {
+        let f = Fixture::named(name);
+        let (input_name, x) = f.input_tensors().remove(0);
+        let values = x.to_vec::<f32>().unwrap();
+        let halved: Vec<f32> = values.iter().map(|v| v * 0.5).collect();
+        let mut batch_shape = x.shape().to_vec();
+        batch_shape[0] = 2;
+        let batch = Tensor::from_vec(batch_shape.clone(), [values, halved.clone()].concat());
+
+        let mut io = io_spec(&f);
+        io.input_shapes = vec![(
+            input_name.clone(),
+            batch_shape.iter().map(|&d| d as i64).collect(),
+        )];
+        let options = LowerOptions {
+            io,
+            ..Default::default()
+        };
+        let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let (model, npy) = (dir.path().join("b2.tflite"), dir.path().join("b2.npy"));
+        std::fs::write(&model, &lowered.tflite).unwrap();
+        common::npy::write(&npy, &batch);
+        let (outputs, _) = run_litert(&model, &[(input_name.clone(), npy)]);
+        let rows = |t: &Tensor| -> [Tensor; 2] {
+            let v = t.to_vec::<f32>().unwrap();
+            let mut shape = t.shape().to_vec();
+            shape[0] = 1;
+            let half = v.len() / 2;
+            [
+                Tensor::from_vec(shape.clone(), v[..half].to_vec()),
+                Tensor::from_vec(shape, v[half..].to_vec()),
+            ]
+        };
+        let [first, second] = rows(&outputs[0]);
+        let (out, want) = &f.reference_outputs()[0];
+        assert_close(&format!("{name} {out}: batch row 0 vs TF"), &first, want);
+
+        let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
+        select_io(&mut imported, &io_spec(&f)).expect("fixture io");
+        let input = imported
+            .inputs
+            .iter()
+            .copied()
+            .find(|&n| imported.node(n).name == input_name)
+            .expect("the input");
+        let fetch: Vec<ValueRef> = imported.outputs.iter().map(|o| o.value).collect();
+        let halved = Tensor::from_vec(x.shape().to_vec(), halved);
+        let reference =
+            interp::run(&imported, &[(input, halved)], &fetch).expect("interpreter runs");
+        assert_close(
+            &format!("{name} {out}: batch row 1 vs the interpreter at batch 1"),
+            &second,
+            &reference[0],
+        );
+    }
+}

@@ -9,33 +9,9 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_close, run_litert, Fixture};
 use sgc::{lower, LowerOptions};
-use sgc_ir::{interp, DType, Tensor, ValueRef};
+use sgc_ir::{interp, Tensor, ValueRef};
 use sgc_passes::io::IoSpec;
 use sgc_passes::stylegan::{ImageOutput, Part, StyleganOptions};
-
-/// Writes an f32 or u8 tensor as `.npy`.
-fn write_npy(path: &Path, t: &Tensor) {
-    let descr = match t.dtype() {
-        DType::F32 => "<f4",
-        DType::U8 => "|u1",
-        d => panic!("write_npy: {d}"),
-    };
-    let shape: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-    let shape = match shape.len() {
-        1 => format!("({},)", shape[0]),
-        _ => format!("({})", shape.join(", ")),
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(t.bytes().iter());
-    std::fs::write(path, out).unwrap();
-}
 
 fn file(f: &Fixture, name: &str) -> Tensor {
     common::npy::read(&f.dir.join(name))
@@ -117,7 +93,7 @@ fn check(
     let model = dir.path().join("model.tflite");
     std::fs::write(&model, &lowered.tflite).unwrap();
     let npy = dir.path().join("input.npy");
-    write_npy(&npy, input);
+    common::npy::write(&npy, input);
     let name = g.node(g.inputs[0]).name.clone();
     let (outputs, ops) = run_litert(&model, &[(name, npy)]);
     println!("{what}: {} bytes, LiteRT ops {ops}", lowered.tflite.len());

@@ -59,3 +59,27 @@ pub fn parse(data: &[u8]) -> Result<Tensor, String> {
         Bytes::copy_from_slice(&data[start + header_len..]),
     )
 }
+
+/// Writes an f32 or u8 tensor as `.npy`.
+pub fn write(path: &Path, t: &Tensor) {
+    let descr = match t.dtype() {
+        DType::F32 => "<f4",
+        DType::U8 => "|u1",
+        d => panic!("npy::write: {d}"),
+    };
+    let shape: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
+    let shape = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!("({})", shape.join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(t.bytes().iter());
+    std::fs::write(path, out).unwrap();
+}
