@@ -1,0 +1,273 @@
+//! Data movement: reshapes, squeezes, permutations, reductions, pads, tiles, concats, splits, resizes and
+//! `Range` lengths.
+
+use super::{merge_dim, norm_axis, Res};
+use crate::attr::Attrs;
+
+/// The result shape of `Reshape` of a tensor of shape `x` to `target` (with at most one -1).
+pub(crate) fn reshape_dims(x: &[i64], target: &[i64]) -> Res<Vec<i64>> {
+    let numel: Option<i64> = x
+        .iter()
+        .try_fold(1i64, |p, &d| if d >= 0 { p.checked_mul(d) } else { None });
+    let mut unknown = None;
+    let mut prod = 1i64;
+    for (i, &d) in target.iter().enumerate() {
+        if d == -1 {
+            if unknown.is_some() {
+                return Err(format!("shape {target:?} has more than one -1"));
+            }
+            unknown = Some(i);
+        } else if d < 0 {
+            return Err(format!("shape {target:?} has a negative dimension"));
+        } else {
+            prod = prod
+                .checked_mul(d)
+                .ok_or_else(|| format!("shape {target:?} is too large"))?;
+        }
+    }
+    let mut out = target.to_vec();
+    match (unknown, numel) {
+        (Some(i), Some(n)) => {
+            if prod == 0 {
+                if n != 0 {
+                    return Err(format!(
+                        "cannot reshape {x:?} (with {n} elements) to {target:?}"
+                    ));
+                }
+                out[i] = 0;
+            } else if n % prod != 0 {
+                return Err(format!(
+                    "cannot reshape {x:?} (with {n} elements) to {target:?}"
+                ));
+            } else {
+                out[i] = n / prod;
+            }
+        }
+        (None, Some(n)) if n != prod => {
+            return Err(format!(
+                "cannot reshape {x:?} (with {n} elements) to {target:?}"
+            ))
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// The squeezed dims of attribute `squeeze_dims` (or all size-1 dims); `None` when unknown dims make
+/// the result's rank unknown.
+pub(crate) fn squeeze_dims_opt(a: &Attrs, s: &[i64]) -> Res<Option<Vec<i64>>> {
+    let list = a.ints("squeeze_dims").or(a.ints("axis")).unwrap_or(&[]);
+    if list.is_empty() {
+        if s.contains(&-1) {
+            return Ok(None);
+        }
+        return Ok(Some(s.iter().copied().filter(|&d| d != 1).collect()));
+    }
+    let mut drop = Vec::with_capacity(list.len());
+    for &d in list {
+        let ax = norm_axis(d, s.len())?;
+        if s[ax] != 1 && s[ax] != -1 {
+            return Err(format!(
+                "cannot squeeze dimension {d} of size {} in {s:?}",
+                s[ax]
+            ));
+        }
+        drop.push(ax);
+    }
+    Ok(Some(
+        s.iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, &d)| d)
+            .collect(),
+    ))
+}
+
+/// Squeeze of fully known dims.
+pub(crate) fn squeeze_dims(a: &Attrs, s: &[i64]) -> Res<Vec<i64>> {
+    squeeze_dims_opt(a, s)?.ok_or_else(|| "squeeze of unknown dims".to_string())
+}
+
+/// A permutation of `0..rank`, checked.
+pub(crate) fn check_perm(p: &[i64], rank: usize) -> Res<Vec<usize>> {
+    if p.len() != rank {
+        return Err(format!("perm {p:?} does not match rank {rank}"));
+    }
+    let mut seen = vec![false; rank];
+    let mut out = Vec::with_capacity(rank);
+    for &i in p {
+        let ax = norm_axis(i, rank).map_err(|_| format!("perm {p:?} is not a permutation"))?;
+        if seen[ax] {
+            return Err(format!("perm {p:?} is not a permutation"));
+        }
+        seen[ax] = true;
+        out.push(ax);
+    }
+    Ok(out)
+}
+
+pub(crate) fn reduce_dims(s: &[i64], axes: &[i64], keep: bool) -> Res<Vec<i64>> {
+    let mut red = vec![false; s.len()];
+    for &a in axes {
+        red[norm_axis(a, s.len())?] = true;
+    }
+    Ok(s.iter()
+        .zip(&red)
+        .filter_map(|(&d, &r)| match (r, keep) {
+            (true, true) => Some(1),
+            (true, false) => None,
+            (false, _) => Some(d),
+        })
+        .collect())
+}
+
+/// The result shape of `Pad` with paddings of shape `pshape` and values `p` (row-major [rank, 2]).
+pub(crate) fn pad_dims(s: &[i64], pshape: &[usize], p: &[i64]) -> Res<Vec<i64>> {
+    if pshape != [s.len(), 2] {
+        return Err(format!(
+            "paddings must have shape [{}, 2], got {pshape:?}",
+            s.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for (i, &d) in s.iter().enumerate() {
+        let (b, a) = (p[2 * i], p[2 * i + 1]);
+        if b < 0 || a < 0 {
+            return Err(format!("paddings must be non-negative, got {p:?}"));
+        }
+        out.push(if d < 0 {
+            -1
+        } else {
+            d.checked_add(b)
+                .and_then(|x| x.checked_add(a))
+                .ok_or_else(|| format!("paddings {p:?} are too large"))?
+        });
+    }
+    Ok(out)
+}
+
+/// The result shape of `Tile`.
+pub(crate) fn tile_dims(s: &[i64], m: &[i64]) -> Res<Vec<i64>> {
+    if m.len() != s.len() {
+        return Err(format!(
+            "multiples {m:?} must have one entry per dimension of {s:?}"
+        ));
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for (&d, &k) in s.iter().zip(m) {
+        if k < 0 {
+            return Err(format!("multiples must be non-negative, got {m:?}"));
+        }
+        out.push(if k == 0 {
+            0
+        } else if d < 0 {
+            -1
+        } else {
+            d.checked_mul(k)
+                .ok_or_else(|| format!("multiples {m:?} are too large"))?
+        });
+    }
+    Ok(out)
+}
+
+/// The result shape of `ConcatV2` of `shapes` (all of the same rank) along `axis`.
+pub(crate) fn concat_dims(shapes: &[Vec<i64>], axis: i64) -> Res<Vec<i64>> {
+    let first = shapes.first().ok_or("nothing to concatenate")?;
+    let r = first.len();
+    if r == 0 {
+        return Err("cannot concatenate scalars".into());
+    }
+    let ax = norm_axis(axis, r)?;
+    let mut out = first.clone();
+    for s in &shapes[1..] {
+        if s.len() != r {
+            return Err(format!(
+                "concatenated shapes {first:?} and {s:?} differ in rank"
+            ));
+        }
+        for i in 0..r {
+            if i == ax {
+                out[i] = if out[i] < 0 || s[i] < 0 {
+                    -1
+                } else {
+                    out[i] + s[i]
+                };
+            } else {
+                out[i] = merge_dim(out[i], s[i]).map_err(|_| {
+                    format!("concatenated shapes {first:?} and {s:?} differ in dimension {i}")
+                })?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The shape of each piece of `Split` of `s` into `n` along `axis`.
+pub(crate) fn split_dims(s: &[i64], axis: i64, n: i64) -> Res<Vec<i64>> {
+    if n < 1 {
+        return Err(format!("num_split must be positive, got {n}"));
+    }
+    let ax = norm_axis(axis, s.len())?;
+    let mut out = s.to_vec();
+    if s[ax] >= 0 {
+        if s[ax] % n != 0 {
+            return Err(format!(
+                "dimension {ax} of size {} is not divisible by num_split {n}",
+                s[ax]
+            ));
+        }
+        out[ax] = s[ax] / n;
+    }
+    Ok(out)
+}
+
+/// The output shape of `ResizeNearestNeighbor` of NHWC `s` to `size` ([height, width]).
+pub(crate) fn resize_dims(s: &[i64], size: &[i64]) -> Res<Vec<i64>> {
+    if s.len() != 4 {
+        return Err(format!("images must be 4-D, got {s:?}"));
+    }
+    if size.len() != 2 {
+        return Err(format!("size must have 2 elements, got {size:?}"));
+    }
+    for &z in size {
+        if z == 0 || z < -1 {
+            return Err(format!("size must be positive, got {size:?}"));
+        }
+    }
+    Ok(vec![s[0], size[0], size[1], s[3]])
+}
+
+
+/// The length of an integer `Range`.
+pub(crate) fn range_len_int(start: i64, limit: i64, delta: i64) -> Res<usize> {
+    if delta == 0 {
+        return Err("Range delta must not be zero".into());
+    }
+    if (delta > 0 && start > limit) || (delta < 0 && start < limit) {
+        return Err(format!(
+            "Range from {start} to {limit} never arrives with delta {delta}"
+        ));
+    }
+    let span = (limit as i128 - start as i128).unsigned_abs();
+    let d = delta.unsigned_abs() as u128;
+    usize::try_from(span.div_ceil(d)).map_err(|_| "Range is too long".to_string())
+}
+
+/// The length of a float `Range`.
+pub(crate) fn range_len_float(start: f64, limit: f64, delta: f64) -> Res<usize> {
+    if delta == 0.0 {
+        return Err("Range delta must not be zero".into());
+    }
+    if (delta > 0.0 && start > limit) || (delta < 0.0 && start < limit) {
+        return Err(format!(
+            "Range from {start} to {limit} never arrives with delta {delta}"
+        ));
+    }
+    let n = ((limit - start) / delta).abs().ceil();
+    if !n.is_finite() || n > 1e15 {
+        return Err(format!(
+            "Range from {start} to {limit} by {delta} is too long"
+        ));
+    }
+    Ok(n as usize)
+}
