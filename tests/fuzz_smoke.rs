@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sgc_ir::testing::Rng;
 use sgc_passes::io::{select_io, IoSpec};
 
 fn root() -> PathBuf {
@@ -55,21 +56,6 @@ fn lower(data: &[u8]) {
 type Target = (&'static str, fn(&[u8]));
 const TARGETS: [Target; 3] = [("pb", pb), ("pbtxt", pbtxt), ("lower", lower)];
 
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// Values that find edge cases in sizes, ports, dims and counts.
 const INTERESTING: [&str; 10] = [
     "0",
@@ -90,14 +76,14 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], text: bool) -> Vec<u8> {
     let mut v = input.to_vec();
     for _ in 0..1 + rng.below(4) {
         if v.is_empty() {
-            v.push(rng.next() as u8);
+            v.push(rng.next_u64() as u8);
         }
         let len = v.len();
         let at = rng.below(len);
         let span = 1 + rng.below(len.min(64));
         match rng.below(if text { 7 } else { 6 }) {
             0 => v[at] ^= 1 << rng.below(8),
-            1 => v[at] = rng.next() as u8,
+            1 => v[at] = rng.next_u64() as u8,
             2 => {
                 v.drain(at..(at + span).min(len));
             }
@@ -197,7 +183,7 @@ fn mutated_fixture_graphs_give_errors_not_panics() {
                 Duration::from_secs(10),
             );
         }
-        let mut rng = Rng(0x5eed_0000 + name.len() as u64);
+        let mut rng = Rng::new(0x5eed_0000 + name.len() as u64);
         for i in 0..iterations {
             let s = rng.below(seeds.len());
             let other = &seeds[rng.below(seeds.len())];

@@ -11,6 +11,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
+use sgc_ir::testing::Rng;
 use sgc_ir::{interp, Attr, DType, Graph, Node, Op, Output, Tensor, ValueInfo, ValueRef};
 use sgc_passes::PassManager;
 
@@ -89,25 +90,6 @@ fn recipe() -> impl Strategy<Value = Recipe> {
             two_outputs,
             seed,
         })
-}
-
-/// SplitMix64 for constant and input values.
-struct Rng(u64);
-
-impl Rng {
-    fn f32(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-
-    fn tensor(&mut self, shape: Vec<usize>) -> Tensor {
-        let n = shape.iter().product();
-        Tensor::from_vec(shape, (0..n).map(|_| self.f32()).collect())
-    }
 }
 
 fn permutations() -> Vec<[usize; 4]> {
@@ -410,7 +392,7 @@ impl Builder {
 fn build(r: &Recipe) -> (Graph, Tensor) {
     let mut b = Builder {
         g: Graph::new(),
-        rng: Rng(r.seed),
+        rng: Rng::new(r.seed),
         next: 0,
     };
     let mut x = Node::new("x", Op::Placeholder).with_attr("dtype", Attr::Type(DType::F32));

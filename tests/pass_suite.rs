@@ -30,6 +30,7 @@ use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use sgc_ir::testing::Rng;
 use sgc_ir::{interp, DType, Graph, Tensor, ValueRef};
 use sgc_passes::io::{select_io, IoSpec};
 use sgc_passes::PassManager;
@@ -155,33 +156,9 @@ fn parse_header(text: &str) -> Result<Header, String> {
     Ok(h)
 }
 
-/// SplitMix64: a small, seeded, portable PRNG (no dependency, same numbers everywhere).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn next_f32(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
-
 /// FNV-1a, to seed each case from its name.
 fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    sgc_ir::testing::fnv1a(s.bytes(), None)
 }
 
 /// Random values for every graph input, by name.

@@ -55,18 +55,12 @@ fn python() -> PathBuf {
     p
 }
 
-/// A deterministic input in [-2, 2).
+/// A deterministic input in [-2, 2) (exactly twice the shared LCG's values: stored references are
+/// fingerprinted over them).
 fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-        })
+    sgc_ir::testing::uniform(n, seed)
+        .into_iter()
+        .map(|v| v * 2.0)
         .collect()
 }
 

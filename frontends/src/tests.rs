@@ -9,6 +9,7 @@ use sgc_ir::{DType, Graph, Op, ValueRef};
 use crate::tf::attr_value::{ListValue, Value};
 use crate::tf::{self, DataType};
 use crate::*;
+use sgc_ir::testing::Rng;
 
 // ------------------------------------------------------------------------------------------- helpers ---
 
@@ -459,21 +460,6 @@ fn truncated_bytes_are_errors_not_panics() {
     );
 }
 
-/// A small deterministic generator (xorshift64*), so that failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn random_byte_flips_never_panic() {
     let mut nodes = sample();
@@ -489,7 +475,7 @@ fn random_byte_flips_never_panic() {
         Value::Tensor(splat),
     ));
     let full = encode(&graph_def(nodes)).to_vec();
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut rng = Rng::new(0x5eed_1234_abcd_ef01);
     let (mut ok, mut err) = (0, 0);
     for _ in 0..3000 {
         let mut bytes = full.clone();
@@ -497,7 +483,7 @@ fn random_byte_flips_never_panic() {
             let i = rng.below(bytes.len());
             match rng.below(3) {
                 0 => bytes[i] ^= 1 << rng.below(8),
-                1 => bytes[i] = rng.next() as u8,
+                1 => bytes[i] = rng.next_u64() as u8,
                 _ => bytes[i] = [0x00, 0x7f, 0x80, 0xff][rng.below(4)],
             }
         }
@@ -678,7 +664,7 @@ fn deeply_nested_text_is_an_error_not_a_stack_overflow() {
 #[test]
 fn random_text_edits_never_panic() {
     let alphabet = b"{}<>:\"'\\#\n 0123456789-.abcxyz_DT_FLOAT";
-    let mut rng = Rng(0x0123_4567_89ab_cdef);
+    let mut rng = Rng::new(0x0123_4567_89ab_cdef);
     let (mut ok, mut err) = (0, 0);
     for _ in 0..1500 {
         let mut bytes = SAMPLE_PBTXT.as_bytes().to_vec();

@@ -19,6 +19,8 @@ pub mod interp;
 pub mod op;
 pub mod shape;
 pub mod tensor;
+#[doc(hidden)]
+pub mod testing;
 
 pub use attr::{Attr, Attrs};
 pub use dtype::DType;

@@ -45,7 +45,6 @@ pub(crate) fn broadcast_to_dims(dims: &[i64], target: &[i64]) -> Res<Vec<i64>> {
     Ok(t)
 }
 
-
 /// Checks `BiasAdd` operands and gives the output shape (x's).
 pub(crate) fn bias_add_check(a: &Attrs, x: &[i64], b: &[i64]) -> Res<Vec<i64>> {
     if b.len() != 1 {

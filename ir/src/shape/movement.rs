@@ -237,7 +237,6 @@ pub(crate) fn resize_dims(s: &[i64], size: &[i64]) -> Res<Vec<i64>> {
     Ok(vec![s[0], size[0], size[1], s[3]])
 }
 
-
 /// The length of an integer `Range`.
 pub(crate) fn range_len_int(start: i64, limit: i64, delta: i64) -> Res<usize> {
     if delta == 0 {

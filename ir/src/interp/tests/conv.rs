@@ -1,0 +1,204 @@
+//! Convolutions and matmul, against direct formulas and conv identities on random data.
+
+use super::*;
+
+fn conv_attrs(df: &str, strides: [i64; 2], dil: [i64; 2], pad: &str) -> Vec<(&'static str, Attr)> {
+    let four = |v: [i64; 2]| {
+        if df == "NCHW" {
+            ints(&[1, 1, v[0], v[1]])
+        } else {
+            ints(&[1, v[0], v[1], 1])
+        }
+    };
+    vec![
+        ("data_format", s(df)),
+        ("strides", four(strides)),
+        ("dilations", four(dil)),
+        ("padding", s(pad)),
+    ]
+}
+
+#[test]
+fn conv_same_stride_two_even_input() {
+    // 4x4 input, 3x3 kernel of ones, stride 2, SAME: output 2x2, padding 0 before and 1 after.
+    let x = arange(&[1, 4, 4, 1]);
+    let w = f(&[3, 3, 1, 1], vec![1.0; 9]);
+    let r = ev1(
+        Op::Conv2D,
+        &conv_attrs("NHWC", [2, 2], [1, 1], "SAME"),
+        &[x, w],
+    );
+    assert_eq!(r.shape(), &[1, 2, 2, 1]);
+    // rows 0-2 × cols 0-2; rows 0-2 × cols 2-3; rows 2-3 × cols 0-2; rows 2-3 × cols 2-3.
+    assert_eq!(vals(&r), vec![45.0, 39.0, 66.0, 50.0]);
+    // VALID with a 3-wide input and stride 2 gives one output.
+    let v = ev1(
+        Op::Conv2D,
+        &conv_attrs("NHWC", [2, 2], [1, 1], "VALID"),
+        &[arange(&[1, 4, 4, 1]), f(&[3, 3, 1, 1], vec![1.0; 9])],
+    );
+    assert_eq!(vals(&v), vec![45.0]);
+    // Dilation 2 on a 5x5 input with a 2x2 kernel of ones, VALID: taps (y,x),(y,x+2),(y+2,x),(y+2,x+2).
+    let d = ev1(
+        Op::Conv2D,
+        &conv_attrs("NHWC", [1, 1], [2, 2], "VALID"),
+        &[arange(&[1, 5, 5, 1]), f(&[2, 2, 1, 1], vec![1.0; 4])],
+    );
+    assert_eq!(d.shape(), &[1, 3, 3, 1]);
+    assert_eq!(vals(&d)[0], 0.0 + 2.0 + 10.0 + 12.0);
+}
+
+#[test]
+fn conv_explicit_padding_and_channels() {
+    let mut at = conv_attrs("NHWC", [1, 1], [1, 1], "EXPLICIT");
+    at.push(("explicit_paddings", ints(&[0, 0, 1, 0, 0, 2, 0, 0])));
+    let r = ev1(
+        Op::Conv2D,
+        &at,
+        &[arange(&[1, 2, 2, 1]), f(&[1, 1, 1, 1], vec![1.0])],
+    );
+    // One padded row on top, two padded columns on the right.
+    assert_eq!(r.shape(), &[1, 3, 4, 1]);
+    assert_eq!(
+        vals(&r),
+        vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 3.0, 0.0, 0.0]
+    );
+    // 1x1 conv mixing 2 input channels into 3 outputs is a matmul per pixel.
+    let x = f(&[1, 1, 1, 2], vec![1.0, 2.0]);
+    let w = f(&[1, 1, 2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let y = ev1(
+        Op::Conv2D,
+        &conv_attrs("NHWC", [1, 1], [1, 1], "VALID"),
+        &[x, w],
+    );
+    assert_eq!(vals(&y), vec![9.0, 12.0, 15.0]);
+}
+
+#[test]
+fn conv_nchw_is_transposed_nhwc() {
+    for (stride, dil, pad, groups) in [
+        ([2, 2], [1, 1], "SAME", 1),
+        ([1, 2], [1, 1], "VALID", 1),
+        ([1, 1], [2, 1], "SAME", 1),
+        ([2, 1], [1, 1], "SAME", 2),
+    ] {
+        let x = rand(&[2, 6, 5, 4], 1);
+        let w = rand(&[3, 2, 4 / groups, 6], 2);
+        let a = ev1(
+            Op::Conv2D,
+            &conv_attrs("NHWC", stride, dil, pad),
+            &[x.clone(), w.clone()],
+        );
+        let b = ev1(
+            Op::Conv2D,
+            &conv_attrs("NCHW", stride, dil, pad),
+            &[nchw(&x), w.clone()],
+        );
+        close(&vals(&nchw(&a)), &vals(&b), 1e-6);
+        let dw = rand(&[3, 2, 4, 2], 3);
+        let a = ev1(
+            Op::DepthwiseConv2dNative,
+            &conv_attrs("NHWC", stride, dil, pad),
+            &[x.clone(), dw.clone()],
+        );
+        let b = ev1(
+            Op::DepthwiseConv2dNative,
+            &conv_attrs("NCHW", stride, dil, pad),
+            &[nchw(&x), dw],
+        );
+        close(&vals(&nchw(&a)), &vals(&b), 1e-6);
+    }
+}
+
+#[test]
+fn depthwise_is_per_channel_conv() {
+    let x = rand(&[1, 5, 5, 3], 4);
+    let w = rand(&[3, 3, 3, 2], 5);
+    let at = conv_attrs("NHWC", [2, 2], [1, 1], "SAME");
+    let d = ev1(Op::DepthwiseConv2dNative, &at, &[x.clone(), w.clone()]);
+    assert_eq!(d.shape(), &[1, 3, 3, 6]);
+    let (xv, wv, dv) = (vals(&x), vals(&w), vals(&d));
+    for c in 0..3 {
+        let xc = f(&[1, 5, 5, 1], (0..25).map(|i| xv[i * 3 + c]).collect());
+        for m in 0..2 {
+            let wc = f(
+                &[3, 3, 1, 1],
+                (0..9).map(|i| wv[i * 6 + c * 2 + m]).collect(),
+            );
+            let r = vals(&ev1(Op::Conv2D, &at, &[xc.clone(), wc]));
+            let got: Vec<f32> = (0..9).map(|p| dv[p * 6 + c * 2 + m]).collect();
+            close(&got, &r, 1e-6);
+        }
+    }
+}
+
+#[test]
+fn conv_backprop_input_is_the_adjoint() {
+    for (df, stride, dil, pad, hw) in [
+        ("NHWC", [2, 2], [1, 1], "SAME", [6, 6]),
+        ("NHWC", [2, 2], [1, 1], "SAME", [7, 5]),
+        ("NCHW", [2, 1], [1, 1], "VALID", [7, 6]),
+        ("NHWC", [1, 1], [2, 2], "SAME", [5, 6]),
+        ("NCHW", [1, 1], [1, 1], "SAME", [4, 4]),
+    ] {
+        let (n, c, o) = (2, 3, 4);
+        let xs = if df == "NCHW" {
+            [n, c, hw[0], hw[1]]
+        } else {
+            [n, hw[0], hw[1], c]
+        };
+        let x = rand(&xs, 7);
+        let w = rand(&[3, 3, c, o], 8);
+        let at = conv_attrs(df, stride, dil, pad);
+        let y = ev1(Op::Conv2D, &at, &[x.clone(), w.clone()]);
+        let g = rand(y.shape(), 9);
+        let sizes = Tensor::from_vec(vec![4], xs.iter().map(|&d| d as i32).collect::<Vec<_>>());
+        let bx = ev1(Op::Conv2DBackpropInput, &at, &[sizes, w.clone(), g.clone()]);
+        assert_eq!(bx.shape(), x.shape());
+        let (l, r) = (dot(&y, &g), dot(&x, &bx));
+        assert!(
+            (l - r).abs() < 1e-4 * (1.0 + l.abs()),
+            "{df} {pad}: {l} vs {r}"
+        );
+    }
+    // input_sizes with only the spatial dims.
+    let at = conv_attrs("NHWC", [2, 2], [1, 1], "SAME");
+    let bx = ev1(
+        Op::Conv2DBackpropInput,
+        &at,
+        &[
+            i32s(&[4, 4]),
+            rand(&[3, 3, 2, 5], 1),
+            rand(&[1, 2, 2, 5], 2),
+        ],
+    );
+    assert_eq!(bx.shape(), &[1, 4, 4, 2]);
+    // out_backprop that does not match the forward output.
+    let n = node(Op::Conv2DBackpropInput, &at);
+    let bad = [
+        i32s(&[1, 4, 4, 2]),
+        rand(&[3, 3, 2, 5], 1),
+        rand(&[1, 3, 3, 5], 2),
+    ];
+    assert!(eval(&n, &bad).is_err());
+}
+
+#[test]
+fn matmul_transposes() {
+    let a = arange(&[2, 3]);
+    let b = arange(&[3, 2]);
+    let r = ev1(Op::MatMul, &[], &[a.clone(), b.clone()]);
+    assert_eq!(vals(&r), vec![10.0, 13.0, 28.0, 40.0]);
+    let at = crate::interp::movement::permute(&a, &[1, 0]).unwrap();
+    let bt = crate::interp::movement::permute(&b, &[1, 0]).unwrap();
+    let r2 = ev1(
+        Op::MatMul,
+        &[
+            ("transpose_a", Attr::Bool(true)),
+            ("transpose_b", Attr::Bool(true)),
+        ],
+        &[at, bt],
+    );
+    assert_eq!(vals(&r2), vals(&r));
+    assert!(eval(&node(Op::MatMul, &[]), &[a.clone(), a]).is_err());
+}
