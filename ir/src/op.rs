@@ -65,71 +65,137 @@ ops! {
     RandomStandardNormal, RandomUniform,
 }
 
+// Op families. Each is a pattern macro, so that a `match` names a family in one arm
+// (`binary_elementwise_ops!() => …`) and stays exhaustive: adding a variant to `Op` without placing it
+// makes the compiler list every dispatch that must handle it. The predicates below use the same
+// macros, so each family is listed exactly once, here.
+
+/// Ops that only pass their input through (at inference).
+#[macro_export]
+macro_rules! identity_like_ops {
+    () => {
+        $crate::Op::Identity
+            | $crate::Op::StopGradient
+            | $crate::Op::RefIdentity
+            | $crate::Op::Snapshot
+    };
+}
+
+/// Elementwise ops with NumPy-style broadcasting of two operands.
+#[macro_export]
+macro_rules! binary_elementwise_ops {
+    () => {
+        $crate::Op::Add
+            | $crate::Op::AddV2
+            | $crate::Op::Sub
+            | $crate::Op::Mul
+            | $crate::Op::RealDiv
+            | $crate::Op::Maximum
+            | $crate::Op::Minimum
+            | $crate::Op::SquaredDifference
+            | $crate::Op::Greater
+            | $crate::Op::GreaterEqual
+            | $crate::Op::Less
+            | $crate::Op::LessEqual
+            | $crate::Op::Equal
+            | $crate::Op::LogicalAnd
+            | $crate::Op::LogicalOr
+    };
+}
+
+/// Elementwise ops of one operand.
+#[macro_export]
+macro_rules! unary_elementwise_ops {
+    () => {
+        $crate::Op::Neg
+            | $crate::Op::Square
+            | $crate::Op::Sqrt
+            | $crate::Op::Rsqrt
+            | $crate::Op::Exp
+            | $crate::Op::Tanh
+            | $crate::Op::Sigmoid
+            | $crate::Op::Relu
+            | $crate::Op::LeakyRelu
+            | $crate::Op::LogicalNot
+    };
+}
+
+/// Reductions over the axes given by their second operand (`keep_dims` attribute).
+#[macro_export]
+macro_rules! reduction_ops {
+    () => {
+        $crate::Op::Mean | $crate::Op::Sum | $crate::Op::Max | $crate::Op::Min | $crate::Op::Prod
+    };
+}
+
+/// Convolutions and matmul: the ops whose TFLite form (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV,
+/// FULLY_CONNECTED) takes a bias input.
+#[macro_export]
+macro_rules! bias_taking_ops {
+    () => {
+        $crate::Op::Conv2D
+            | $crate::Op::DepthwiseConv2dNative
+            | $crate::Op::Conv2DBackpropInput
+            | $crate::Op::MatMul
+    };
+}
+
+/// Ops whose result differs from run to run.
+#[macro_export]
+macro_rules! random_ops {
+    () => {
+        $crate::Op::RandomStandardNormal | $crate::Op::RandomUniform
+    };
+}
+
+/// Variables and their training-time updates: side effects, gone once a graph is frozen.
+#[macro_export]
+macro_rules! variable_ops {
+    () => {
+        $crate::Op::VariableV2
+            | $crate::Op::Variable
+            | $crate::Op::VarHandleOp
+            | $crate::Op::Assign
+            | $crate::Op::AssignAdd
+            | $crate::Op::AssignSub
+            | $crate::Op::AssignVariableOp
+    };
+}
+
 impl Op {
     /// Ops that only pass their input through (at inference).
     pub fn is_identity_like(&self) -> bool {
-        matches!(
-            self,
-            Op::Identity | Op::StopGradient | Op::RefIdentity | Op::Snapshot
-        )
+        matches!(self, identity_like_ops!())
     }
 
     /// Elementwise ops with NumPy-style broadcasting of two operands.
     pub fn is_binary_elementwise(&self) -> bool {
-        matches!(
-            self,
-            Op::Add
-                | Op::AddV2
-                | Op::Sub
-                | Op::Mul
-                | Op::RealDiv
-                | Op::Maximum
-                | Op::Minimum
-                | Op::SquaredDifference
-                | Op::Greater
-                | Op::GreaterEqual
-                | Op::Less
-                | Op::LessEqual
-                | Op::Equal
-                | Op::LogicalAnd
-                | Op::LogicalOr
-        )
+        matches!(self, binary_elementwise_ops!())
     }
 
     /// Elementwise ops of one operand.
     pub fn is_unary_elementwise(&self) -> bool {
-        matches!(
-            self,
-            Op::Neg
-                | Op::Square
-                | Op::Sqrt
-                | Op::Rsqrt
-                | Op::Exp
-                | Op::Tanh
-                | Op::Sigmoid
-                | Op::Relu
-                | Op::LeakyRelu
-                | Op::LogicalNot
-        )
+        matches!(self, unary_elementwise_ops!())
+    }
+
+    /// Reductions (`Mean`, `Sum`, `Max`, `Min`, `Prod`).
+    pub fn is_reduction(&self) -> bool {
+        matches!(self, reduction_ops!())
+    }
+
+    /// Convolutions and matmul, whose TFLite form takes a bias input.
+    pub fn takes_bias(&self) -> bool {
+        matches!(self, bias_taking_ops!())
     }
 
     /// Ops whose result differs from run to run: never constant-folded.
     pub fn is_random(&self) -> bool {
-        matches!(self, Op::RandomStandardNormal | Op::RandomUniform)
+        matches!(self, random_ops!())
     }
 
     /// Ops with side effects on variables or that only exist for training.
     pub fn is_stateful(&self) -> bool {
-        matches!(
-            self,
-            Op::VariableV2
-                | Op::Variable
-                | Op::VarHandleOp
-                | Op::Assign
-                | Op::AssignAdd
-                | Op::AssignSub
-                | Op::AssignVariableOp
-        )
+        matches!(self, variable_ops!())
     }
 }
 

@@ -821,7 +821,7 @@ impl<'g> Lowerer<'g> {
         match op {
             // Sources and aliases: no operator.
             Op::Const | Op::Placeholder | Op::PlaceholderWithDefault => Ok(()),
-            _ if op.is_identity_like() => Ok(()),
+            sgc_ir::identity_like_ops!() => Ok(()),
             Op::NoOp => Ok(()),
 
             Op::Conv2D => {
@@ -978,7 +978,7 @@ impl<'g> Lowerer<'g> {
                 self.emit(b::MAXIMUM, O::None, vec![mid, lo], out);
                 Ok(())
             }
-            Op::Mean | Op::Sum | Op::Max | Op::Min | Op::Prod => {
+            sgc_ir::reduction_ops!() => {
                 let code = match op {
                     Op::Mean => b::MEAN,
                     Op::Sum => b::SUM,
@@ -1137,7 +1137,15 @@ impl<'g> Lowerer<'g> {
 
             // Ops sgc does not know: TFLite custom ops, named as TensorFlow names them.
             Op::Other(_) => self.custom(n),
-            _ => Err(BackendError::NoLowering {
+            // No TFLite form: passes remove or resolve these before lowering (variables are frozen,
+            // control flow with constant predicates folded, identities and no-ops dropped), and what
+            // is left is refused by name.
+            sgc_ir::variable_ops!()
+            | Op::ReadVariableOp
+            | Op::IdentityN
+            | Op::Switch
+            | Op::RefSwitch
+            | Op::Merge => Err(BackendError::NoLowering {
                 node: node.name.clone(),
                 op: node.op.name().to_string(),
             }),

@@ -166,11 +166,11 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             one(elementwise::bias_add(a, &ins[0], &ins[1])?)
         }
 
-        op if op.is_binary_elementwise() => {
+        op @ crate::binary_elementwise_ops!() => {
             arity(ins, 2)?;
             one(elementwise::binary(op, &ins[0], &ins[1])?)
         }
-        op if op.is_unary_elementwise() => {
+        op @ crate::unary_elementwise_ops!() => {
             arity(ins, 1)?;
             one(elementwise::unary(op, a, &ins[0])?)
         }
@@ -193,7 +193,7 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             one(elementwise::cast(&ins[0], to)?)
         }
 
-        Op::Mean | Op::Sum | Op::Max | Op::Min | Op::Prod => {
+        crate::reduction_ops!() => {
             arity(ins, 2)?;
             one(reduce::reduce(
                 &node.op,
@@ -281,7 +281,10 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             "{} has no value in the interpreter: freeze the graph first",
             node.op
         )),
-        op => Err(format!("the interpreter does not support op {op}")),
+        // Not evaluated: resource-variable updates and ops unknown to sgc.
+        op @ (Op::AssignVariableOp | Op::Other(_)) => {
+            Err(format!("the interpreter does not support op {op}"))
+        }
     }
 }
 

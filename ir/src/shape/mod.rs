@@ -362,7 +362,7 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             one(info(dtype, shape))
         }
 
-        op if op.is_binary_elementwise() => {
+        crate::binary_elementwise_ops!() => {
             cx.need(2)?;
             let dtype = merge_dtype(cx.dtype(0), cx.dtype(1))?;
             let logical = matches!(op, Op::LogicalAnd | Op::LogicalOr);
@@ -387,7 +387,7 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             one(info(out_dtype, shape))
         }
-        op if op.is_unary_elementwise() => {
+        crate::unary_elementwise_ops!() => {
             cx.need(1)?;
             let d = cx.dtype(0);
             if *op == Op::LogicalNot {
@@ -451,7 +451,7 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             one(info(Some(to), cx.shape(0).cloned()))
         }
 
-        Op::Mean | Op::Sum | Op::Max | Op::Min | Op::Prod => {
+        crate::reduction_ops!() => {
             cx.need(2)?;
             check_int_dtype(cx.dtype(1), "reduction_indices")?;
             if cx.dtype(0) == Some(DType::Bool) {
@@ -710,7 +710,11 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             one(info(dtype, Some(vec![len])))
         }
-        op => Err(format!("shape inference does not support op {op}")),
+        // Not inferred here: resource-variable updates (never in a frozen graph), and unknown ops,
+        // whose types `infer` takes from the graph before dispatching.
+        op @ (Op::AssignVariableOp | Op::Other(_)) => {
+            Err(format!("shape inference does not support op {op}"))
+        }
     }
 }
 
