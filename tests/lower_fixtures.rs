@@ -7,18 +7,7 @@ mod common;
 use common::{assert_close, run_litert, Fixture};
 use sgc::{lower, LowerOptions};
 use sgc_ir::{interp, Graph, Tensor, ValueRef};
-use sgc_passes::io::{select_io, IoSpec};
-
-fn io_spec(f: &Fixture) -> IoSpec {
-    IoSpec {
-        outputs: f.outputs.iter().map(|(n, _)| n.clone()).collect(),
-        input_shapes: f
-            .input_tensors()
-            .into_iter()
-            .map(|(n, t)| (n, t.shape().iter().map(|&d| d as i64).collect()))
-            .collect(),
-    }
-}
+use sgc_passes::io::select_io;
 
 /// Runs the reference interpreter on `graph` with the fixture's inputs.
 fn interpret(graph: &Graph, f: &Fixture) -> Vec<Tensor> {
@@ -46,7 +35,7 @@ fn check(name: &str) {
     // 1. The interpreter on the graph as imported (Switch/Merge, Assign and all): the interpreter is
     //    itself an oracle only if it agrees with TensorFlow.
     let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
-    select_io(&mut imported, &io_spec(&f)).expect("fixture io");
+    select_io(&mut imported, &f.io_spec()).expect("fixture io");
     for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
         assert_close(
             &format!("{name} {out}: interpreter, imported graph"),
@@ -57,7 +46,7 @@ fn check(name: &str) {
 
     // 2. sgc lower, as the command line runs it.
     let options = LowerOptions {
-        io: io_spec(&f),
+        io: f.io_spec(),
         ..Default::default()
     };
     let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -146,7 +135,7 @@ fn every_fixture_is_tested() {
 fn generator_for_a_target_without_leaky_relu() {
     let f = Fixture::named("generator_full_32");
     let options = LowerOptions {
-        io: io_spec(&f),
+        io: f.io_spec(),
         no_leaky_relu: true,
         ..Default::default()
     };
@@ -181,7 +170,7 @@ fn a_batch_of_two_computes_each_image_on_its_own() {
         batch_shape[0] = 2;
         let batch = Tensor::from_vec(batch_shape.clone(), [values, halved.clone()].concat());
 
-        let mut io = io_spec(&f);
+        let mut io = f.io_spec();
         io.input_shapes = vec![(
             input_name.clone(),
             batch_shape.iter().map(|&d| d as i64).collect(),
@@ -211,7 +200,7 @@ fn a_batch_of_two_computes_each_image_on_its_own() {
         assert_close(&format!("{name} {out}: batch row 0 vs TF"), &first, want);
 
         let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
-        select_io(&mut imported, &io_spec(&f)).expect("fixture io");
+        select_io(&mut imported, &f.io_spec()).expect("fixture io");
         let input = imported
             .inputs
             .iter()

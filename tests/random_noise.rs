@@ -32,9 +32,7 @@ use std::process::Command;
 
 use common::{npy, Fixture};
 use sgc::report::{report, Format};
-use sgc::LowerOptions;
 use sgc_ir::Tensor;
-use sgc_passes::io::IoSpec;
 
 const FIXTURE: &str = "tests/fixtures-random/generator_random_noise_32";
 
@@ -96,18 +94,7 @@ fn channel_stats(img: &Tensor) -> Vec<(f64, f64)> {
 #[test]
 fn report_shows_random_standard_normal_as_a_builtin() {
     let f = fixture();
-    let shapes: Vec<(String, Vec<i64>)> = f
-        .input_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.shape().iter().map(|&d| d as i64).collect()))
-        .collect();
-    let options = LowerOptions {
-        io: IoSpec {
-            outputs: f.outputs.iter().map(|(n, _)| n.clone()).collect(),
-            input_shapes: shapes,
-        },
-        ..Default::default()
-    };
+    let options = f.lower_options();
     // A path relative to the repository, so that the snapshots are stable.
     let graph = PathBuf::from(FIXTURE).join("graph.pb");
     let r = report(&graph, &options).expect("the report is built");

@@ -38,19 +38,7 @@ fn fixture_report(graph: &Path) -> Reported {
         .to_str()
         .unwrap()
         .to_string();
-    let shapes: Vec<(String, Vec<i64>)> = f
-        .input_tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.shape().iter().map(|&d| d as i64).collect()))
-        .collect();
-    let options = LowerOptions {
-        io: IoSpec {
-            outputs: f.outputs.iter().map(|(n, _)| n.clone()).collect(),
-            input_shapes: shapes,
-        },
-        ..Default::default()
-    };
-    report(Path::new(&relative), &options).expect("the report is built")
+    report(Path::new(&relative), &f.lower_options()).expect("the report is built")
 }
 
 #[test]

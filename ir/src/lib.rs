@@ -9,11 +9,13 @@
 //! - [`attr`]: node attributes.
 //! - [`dtype`], [`tensor`]: element types and constant storage (shared, never copied needlessly).
 //! - [`shape`]: static shape inference for every op sgc supports.
+//! - [`fusion`]: when an add becomes the bias input of the convolution before it.
 //! - [`interp`]: a reference interpreter, used for constant folding, pass validation and tests.
 
 pub mod attr;
 pub mod dtype;
 pub mod error;
+pub mod fusion;
 pub mod graph;
 pub mod interp;
 pub mod op;
@@ -27,4 +29,5 @@ pub use dtype::DType;
 pub use error::{IrError, Result};
 pub use graph::{Edge, Graph, Node, NodeIndex, Output, ValueInfo, ValueRef};
 pub use op::Op;
+pub use shape::{ConvAttrs, ConvPadding};
 pub use tensor::Tensor;

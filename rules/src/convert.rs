@@ -26,6 +26,15 @@ pub struct Imported {
     output_names: Vec<String>,
 }
 
+impl Imported {
+    /// The class each IR node was imported into, with the node's name and op.
+    pub fn node_classes(&self) -> impl Iterator<Item = (Id, &str, &Op)> {
+        self.names
+            .iter()
+            .map(|(id, name, op)| (*id, name.as_str(), op))
+    }
+}
+
 /// Puts `graph` (without control edges) into a new e-graph.
 pub fn import(graph: &Graph) -> Result<Imported, IrError> {
     let inputs: Vec<Node> = graph

@@ -52,21 +52,25 @@ fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
         .data
         .static_shape()
         .map_or(1000.0, |s| s.iter().product::<usize>() as f64);
-    if let (Op::Add | Op::AddV2 | Op::BiasAdd, [x, b]) = (op, node.children()) {
-        // A per-channel constant added to a conv or matmul becomes its bias input: no operator.
-        let conv = egraph[*x]
-            .nodes
-            .iter()
-            .any(|n| n.op().is_some_and(crate::idioms::takes_bias));
-        if conv && crate::idioms::is_per_channel(egraph, *x, *b) {
-            return 1.0;
-        }
+    if is_free_bias_add(egraph, node) {
+        return 1.0;
     }
     match op {
         Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
         Op::Identity | Op::StopGradient | Op::Snapshot => 0.5,
         Op::Transpose => OP_OVERHEAD + 2.0 * elements,
         _ => OP_OVERHEAD + (elements + multiply_adds(egraph, op, node.children(), elements)) / 4.0,
+    }
+}
+
+/// Whether `node` is an add that the backend writes as the bias input of the convolution or matmul
+/// before it, and so costs no operator ([`crate::idioms::is_fusable_bias`]).
+pub fn is_free_bias_add(egraph: &EGraph, node: &TfNode) -> bool {
+    match (node.op(), node.children()) {
+        (Some(Op::Add | Op::AddV2 | Op::BiasAdd), [x, b]) => {
+            crate::idioms::is_fusable_bias(egraph, *x, *b)
+        }
+        _ => false,
     }
 }
 

@@ -22,7 +22,7 @@
 //! rounding of the four-term sums.
 
 use egg::{Id, Subst};
-use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
+use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Op, Tensor};
 
 use crate::util::{add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, value};
 use crate::{EGraph, Rewrite};
@@ -49,12 +49,8 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     let attrs = matched_attrs(egraph, class, &Op::Conv2DBackpropInput, |args| {
         args == operands
     })?;
-    let ones = |name: &str| attrs.ints(name).is_none_or(|v| v.iter().all(|&d| d == 1));
-    if attrs.data_format() != "NHWC"
-        || attrs.str("padding") != Some("SAME")
-        || attrs.ints("strides") != Some(&[1, 2, 2, 1][..])
-        || !ones("dilations")
-    {
+    let ca = ConvAttrs::parse(&attrs).ok()?;
+    if ca.nchw || ca.padding != ConvPadding::Same || (ca.sh, ca.sw, ca.dh, ca.dw) != (2, 2, 1, 1) {
         return None;
     }
     let [n, h, w, _] = <[usize; 4]>::try_from(shape(egraph, x)?).ok()?;

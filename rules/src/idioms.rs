@@ -35,33 +35,24 @@ pub fn rules() -> Vec<Rewrite> {
     rules
 }
 
-/// Ops whose TFLite form takes a bias input.
-pub fn takes_bias(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Conv2D | Op::DepthwiseConv2dNative | Op::Conv2DBackpropInput | Op::MatMul
-    )
-}
-
-/// Whether `b` holds one value per channel of `class`'s value (shape `[C]` or `[1, …, 1, C]`).
-pub fn is_per_channel(egraph: &EGraph, class: Id, b: Id) -> bool {
+/// Whether constant `b` added to `class`'s value would be the bias input of a convolution or matmul in
+/// `class` ([`sgc_ir::fusion::is_bias_operand`]; the readers of the value are not known before
+/// extraction, see [`sgc_ir::fusion::readers_allow_fusion`]).
+pub fn is_fusable_bias(egraph: &EGraph, class: Id, b: Id) -> bool {
     let (Some(t), Some(out)) = (egraph[b].data.value.as_ref(), shape(egraph, class)) else {
         return false;
     };
-    t.dtype() == DType::F32
-        && t.numel() == *out.last().unwrap_or(&0)
-        && t.rank() <= out.len()
-        && t.shape().iter().rev().skip(1).all(|&d| d == 1)
+    egraph[class]
+        .nodes
+        .iter()
+        .filter_map(|node| node.op())
+        .any(|op| sgc_ir::fusion::is_bias_operand(op, &out, t))
 }
 
 /// `(a + n) + b = (a + b) + n` when `a` is a convolution or matmul and `b` a per-channel constant.
 fn bias_next_to_conv(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
     let (a, n, b) = (bound(subst, "?a"), bound(subst, "?n"), bound(subst, "?b"));
-    let conv = egraph[a]
-        .nodes
-        .iter()
-        .any(|node| node.op().is_some_and(takes_bias));
-    if !conv || !is_per_channel(egraph, a, b) || shape(egraph, a)? != shape(egraph, class)? {
+    if !is_fusable_bias(egraph, a, b) || shape(egraph, a)? != shape(egraph, class)? {
         return None;
     }
     let attrs = crate::util::attrs_of(egraph, class, op);

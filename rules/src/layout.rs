@@ -43,8 +43,6 @@ const BINARY: &[Op] = &[
     Op::SquaredDifference,
 ];
 
-const REDUCTIONS: &[Op] = &[Op::Mean, Op::Sum, Op::Max, Op::Min, Op::Prod];
-
 /// The most `ConcatV2` values the concat rule matches.
 const CONCAT_ARITY: usize = 6;
 
@@ -108,7 +106,7 @@ pub fn rules() -> Vec<Rewrite> {
             move |eg, class, s| binary(eg, class, s, &r, false),
         ));
     }
-    for op in REDUCTIONS {
+    for op in Op::ALL.iter().filter(|op| op.is_reduction()) {
         let o = op.clone();
         rules.push(rule(
             format!("{op}-through-transpose"),

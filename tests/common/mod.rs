@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod npy;
+pub mod pass_cases;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,6 +65,26 @@ impl Fixture {
             .iter()
             .map(|(n, p)| (n.clone(), npy::read(p)))
             .collect()
+    }
+
+    /// The fixture's outputs, and its inputs with the shapes of their stored values.
+    pub fn io_spec(&self) -> sgc_passes::io::IoSpec {
+        sgc_passes::io::IoSpec {
+            outputs: self.outputs.iter().map(|(n, _)| n.clone()).collect(),
+            input_shapes: self
+                .input_tensors()
+                .into_iter()
+                .map(|(n, t)| (n, t.shape().iter().map(|&d| d as i64).collect()))
+                .collect(),
+        }
+    }
+
+    /// `sgc lower`'s options for the fixture as TensorFlow ran it (its inputs and outputs).
+    pub fn lower_options(&self) -> sgc::LowerOptions {
+        sgc::LowerOptions {
+            io: self.io_spec(),
+            ..Default::default()
+        }
     }
 
     pub fn reference_outputs(&self) -> Vec<(String, Tensor)> {

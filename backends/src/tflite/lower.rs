@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sgc_ir::{DType, Graph, NodeIndex, Op, Tensor, ValueRef};
+use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, Op, Tensor, ValueRef};
 
 use super::flexbuffer::{self, Flex};
 use super::schema::{builtin, op_version, BuiltinOptions, Padding};
@@ -157,10 +157,15 @@ enum Derived {
     Reshaped(Vec<usize>),
 }
 
-/// Adds of a per-channel constant right after a CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED, which
-/// TFLite computes for free as the op's bias input: the conv or matmul's value must be read only by the
-/// add (and not be a graph output), and the constant must hold one value per output channel (shape
-/// `[C]` or `[1, …, 1, C]`), so that the add does not broadcast. Producer → (add, constant operand).
+/// The adds that lowering writes as the bias input of the convolution or matmul before them.
+pub fn fused_bias_adds(g: &Graph) -> Vec<NodeIndex> {
+    let mut adds: Vec<NodeIndex> = bias_adds(g).into_values().map(|(add, _)| add).collect();
+    adds.sort();
+    adds
+}
+
+/// Adds of a per-channel constant right after a convolution or matmul, which TFLite computes for free as
+/// the op's bias input (when, is [`sgc_ir::fusion`]'s to say). Producer → (add, constant operand).
 fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
     let mut fused = HashMap::new();
     for add in g.node_indices() {
@@ -177,15 +182,11 @@ fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
         };
         for &(value, bias) in orders {
             let producer = value.node;
-            let fusable_op = matches!(
-                g.node(producer).op,
-                Op::Conv2D | Op::DepthwiseConv2dNative | Op::Conv2DBackpropInput | Op::MatMul
-            );
-            if !fusable_op
-                || value.port != 0
+            let readers = g.consumers(value).len();
+            let is_output = g.outputs.iter().any(|o| o.value == value);
+            if value.port != 0
                 || fused.contains_key(&producer)
-                || g.consumers(value).len() != 1
-                || g.outputs.iter().any(|o| o.value == value)
+                || !fusion::readers_allow_fusion(readers, is_output)
             {
                 continue;
             }
@@ -198,18 +199,20 @@ fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
             ) else {
                 continue;
             };
-            let channels = *out.last().unwrap_or(&0);
-            let per_channel = t.dtype() == DType::F32
-                && t.numel() == channels
-                && t.shape().iter().rev().skip(1).all(|&d| d == 1)
-                && t.rank() <= out.len();
-            if per_channel && out == sum {
+            if fusion::is_bias_operand(&g.node(producer).op, &out, t) && out == sum {
                 fused.insert(producer, (add, bias));
                 break;
             }
         }
     }
     fused
+}
+
+/// A convolution's attributes as TFLite options take them (see [`Lowerer::conv_attrs`]).
+struct TfliteConv {
+    padding: Padding,
+    strides: (i32, i32),
+    dilations: (i32, i32),
 }
 
 struct Lowerer<'g> {
@@ -765,28 +768,32 @@ impl<'g> Lowerer<'g> {
         Ok(ins)
     }
 
-    /// `(h, w)` of a 4-element NHWC `strides`/`dilations` attribute.
-    fn hw_attr(&self, n: NodeIndex, name: &str) -> Result<(i32, i32), BackendError> {
-        let Some(v) = self.g.node(n).attrs.ints(name) else {
-            return Ok((1, 1));
+    /// A convolution's attributes in TFLite's terms: NHWC only, SAME or VALID padding, and strides and
+    /// dilations as int32 `(h, w)` pairs.
+    fn conv_attrs(&self, n: NodeIndex) -> Result<TfliteConv, BackendError> {
+        self.check_nhwc(n)?;
+        let ca = ConvAttrs::parse(&self.g.node(n).attrs).map_err(|e| self.err(n, e))?;
+        let padding = match ca.padding {
+            ConvPadding::Same => Padding::Same,
+            ConvPadding::Valid => Padding::Valid,
+            ConvPadding::Explicit(p) => {
+                return Err(self.err(
+                    n,
+                    format!("explicit padding {p:?} is not supported (SAME or VALID)"),
+                ))
+            }
         };
-        if v.len() != 4 || v[0] != 1 || v[3] != 1 {
-            return Err(self.err(n, format!("{name} {v:?} must be [1, h, w, 1]")));
-        }
-        let h = i32::try_from(v[1]).map_err(|_| self.err(n, format!("bad {name}")))?;
-        let w = i32::try_from(v[2]).map_err(|_| self.err(n, format!("bad {name}")))?;
-        Ok((h, w))
-    }
-
-    fn padding(&self, n: NodeIndex) -> Result<Padding, BackendError> {
-        match self.g.node(n).attrs.str("padding") {
-            Some("SAME") => Ok(Padding::Same),
-            Some("VALID") => Ok(Padding::Valid),
-            other => Err(self.err(
-                n,
-                format!("padding {other:?} is not supported (SAME or VALID)"),
-            )),
-        }
+        let pair = |h: usize, w: usize, what: &str| -> Result<(i32, i32), BackendError> {
+            match (i32::try_from(h), i32::try_from(w)) {
+                (Ok(h), Ok(w)) => Ok((h, w)),
+                _ => Err(self.err(n, format!("{what} ({h}, {w}) do not fit in int32"))),
+            }
+        };
+        Ok(TfliteConv {
+            padding,
+            strides: pair(ca.sh, ca.sw, "strides")?,
+            dilations: pair(ca.dh, ca.dw, "dilations")?,
+        })
     }
 
     fn int_attr(&self, n: NodeIndex, name: &str, default: i64) -> Result<i32, BackendError> {
@@ -825,16 +832,16 @@ impl<'g> Lowerer<'g> {
             Op::NoOp => Ok(()),
 
             Op::Conv2D => {
-                self.check_nhwc(n)?;
+                let conv = self.conv_attrs(n)?;
                 let ins = self.inputs(n, 2..=2)?;
                 let (dtype, fshape) = self.info(ins[1])?;
                 let x = self.value(ins[0])?;
                 let w = self.permuted(n, ins[1], HWIO_TO_OHWI, "ohwi")?;
                 let bias = self.bias_input(n, dtype, fshape[3])?;
-                let (stride_h, stride_w) = self.hw_attr(n, "strides")?;
-                let (dilation_h, dilation_w) = self.hw_attr(n, "dilations")?;
+                let ((stride_h, stride_w), (dilation_h, dilation_w)) =
+                    (conv.strides, conv.dilations);
                 let options = O::Conv2D {
-                    padding: self.padding(n)?,
+                    padding: conv.padding,
                     stride_w,
                     stride_h,
                     dilation_w,
@@ -845,7 +852,7 @@ impl<'g> Lowerer<'g> {
                 Ok(())
             }
             Op::DepthwiseConv2dNative => {
-                self.check_nhwc(n)?;
+                let conv = self.conv_attrs(n)?;
                 let ins = self.inputs(n, 2..=2)?;
                 let (dtype, f) = self.info(ins[1])?;
                 if f.len() != 4 {
@@ -854,10 +861,10 @@ impl<'g> Lowerer<'g> {
                 let x = self.value(ins[0])?;
                 let w = self.reshaped(n, ins[1], &[1, f[0], f[1], f[2] * f[3]], "1hwc")?;
                 let bias = self.bias_input(n, dtype, f[2] * f[3])?;
-                let (stride_h, stride_w) = self.hw_attr(n, "strides")?;
-                let (dilation_h, dilation_w) = self.hw_attr(n, "dilations")?;
+                let ((stride_h, stride_w), (dilation_h, dilation_w)) =
+                    (conv.strides, conv.dilations);
                 let options = O::DepthwiseConv2D {
-                    padding: self.padding(n)?,
+                    padding: conv.padding,
                     stride_w,
                     stride_h,
                     depth_multiplier: f[3] as i32,
@@ -869,9 +876,9 @@ impl<'g> Lowerer<'g> {
                 Ok(())
             }
             Op::Conv2DBackpropInput => {
-                self.check_nhwc(n)?;
+                let conv = self.conv_attrs(n)?;
                 let ins = self.inputs(n, 3..=3)?;
-                if self.hw_attr(n, "dilations")? != (1, 1) {
+                if conv.dilations != (1, 1) {
                     return Err(self.err(n, "TRANSPOSE_CONV has no dilation"));
                 }
                 let (_, out_shape) = self.info(ValueRef::new(n, 0))?;
@@ -880,9 +887,9 @@ impl<'g> Lowerer<'g> {
                     self.i32_const(n, format!("{}/output_shape", node.name), out_shape)?;
                 let w = self.permuted(n, ins[1], HWOI_TO_OHWI, "ohwi")?;
                 let x = self.value(ins[2])?;
-                let (stride_h, stride_w) = self.hw_attr(n, "strides")?;
+                let (stride_h, stride_w) = conv.strides;
                 let options = O::TransposeConv {
-                    padding: self.padding(n)?,
+                    padding: conv.padding,
                     stride_w,
                     stride_h,
                 };

@@ -16,23 +16,35 @@ pub(crate) fn matmul_dims(a: &[i64], b: &[i64], ta: bool, tb: bool) -> Res<Vec<i
 }
 
 /// The padding of a convolution.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Padding {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvPadding {
     Same,
     Valid,
     /// top, bottom, left, right
     Explicit([i64; 4]),
 }
 
-/// The attributes of a 2-D convolution, spatial values extracted from the data format.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ConvAttrs {
+/// The attributes of a 2-D convolution (`Conv2D`, `DepthwiseConv2dNative`, `Conv2DBackpropInput`), with
+/// the spatial entries taken out of the data format: parsed and checked once, here, for shape
+/// inference, the interpreter, the e-graph rules and the backend alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvAttrs {
+    /// `data_format` is NCHW (else NHWC).
     pub nchw: bool,
+    /// Strides along height and width.
     pub sh: usize,
     pub sw: usize,
+    /// Dilations along height and width.
     pub dh: usize,
     pub dw: usize,
-    pub padding: Padding,
+    pub padding: ConvPadding,
+}
+
+impl ConvAttrs {
+    /// The attributes of a convolution node; an error names the bad attribute.
+    pub fn parse(a: &Attrs) -> Result<ConvAttrs, String> {
+        conv_attrs(a)
+    }
 }
 
 pub(crate) fn conv_attrs(a: &Attrs) -> Res<ConvAttrs> {
@@ -61,8 +73,8 @@ pub(crate) fn conv_attrs(a: &Attrs) -> Res<ConvAttrs> {
     let [sh, sw] = four("strides")?;
     let [dh, dw] = four("dilations")?;
     let padding = match a.str("padding") {
-        Some("SAME") => Padding::Same,
-        Some("VALID") => Padding::Valid,
+        Some("SAME") => ConvPadding::Same,
+        Some("VALID") => ConvPadding::Valid,
         Some("EXPLICIT") => {
             let p = a
                 .ints("explicit_paddings")
@@ -72,7 +84,7 @@ pub(crate) fn conv_attrs(a: &Attrs) -> Res<ConvAttrs> {
                     "explicit_paddings must be 8 non-negative values, got {p:?}"
                 ));
             }
-            Padding::Explicit([p[2 * hi], p[2 * hi + 1], p[2 * wi], p[2 * wi + 1]])
+            ConvPadding::Explicit([p[2 * hi], p[2 * hi + 1], p[2 * wi], p[2 * wi + 1]])
         }
         Some(p) => return Err(format!("unknown padding {p}")),
         None => return Err("convolution needs attribute padding".into()),
@@ -94,14 +106,14 @@ fn conv_dim(
     k: i64,
     s: usize,
     d: usize,
-    pad: Padding,
+    pad: ConvPadding,
     explicit: (i64, i64),
 ) -> Res<(i64, i64)> {
     let s = s as i64;
     if x < 0 || k < 0 {
         return Ok((
             match pad {
-                Padding::Same if x >= 0 => (x + s - 1) / s,
+                ConvPadding::Same if x >= 0 => (x + s - 1) / s,
                 _ => -1,
             },
             -1,
@@ -109,7 +121,7 @@ fn conv_dim(
     }
     let dk = (k - 1) * d as i64 + 1;
     match pad {
-        Padding::Valid => {
+        ConvPadding::Valid => {
             if x < dk {
                 return Err(format!(
                     "input size {x} is smaller than the dilated kernel {dk} (VALID)"
@@ -117,12 +129,12 @@ fn conv_dim(
             }
             Ok(((x - dk) / s + 1, 0))
         }
-        Padding::Same => {
+        ConvPadding::Same => {
             let out = (x + s - 1) / s;
             let total = ((out - 1) * s + dk - x).max(0);
             Ok((out, total / 2))
         }
-        Padding::Explicit(_) => {
+        ConvPadding::Explicit(_) => {
             let (b, a) = explicit;
             if x + b + a < dk {
                 return Err(format!(
@@ -135,9 +147,9 @@ fn conv_dim(
     }
 }
 
-fn explicit_hw(p: Padding) -> ((i64, i64), (i64, i64)) {
+fn explicit_hw(p: ConvPadding) -> ((i64, i64), (i64, i64)) {
     match p {
-        Padding::Explicit([t, b, l, r]) => ((t, b), (l, r)),
+        ConvPadding::Explicit([t, b, l, r]) => ((t, b), (l, r)),
         _ => ((0, 0), (0, 0)),
     }
 }

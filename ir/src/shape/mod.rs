@@ -25,6 +25,7 @@ mod tests;
 
 pub(crate) use broadcast::*;
 pub(crate) use conv::*;
+pub use conv::{ConvAttrs, ConvPadding};
 pub(crate) use movement::*;
 pub(crate) use slice::*;
 

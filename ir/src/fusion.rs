@@ -1,0 +1,62 @@
+//! Bias fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED add a bias
+//! vector for free, so an add of a per-channel constant right after one of them costs nothing. This is
+//! the one definition of when that holds: the e-graph cost model prices such an add as free, its rules
+//! move biases next to convolutions, and the TFLite backend fuses them, all by these functions.
+
+use crate::dtype::DType;
+use crate::op::Op;
+use crate::tensor::Tensor;
+
+/// Whether adding `bias` to a value of static shape `value` made by `producer` can be the producer's
+/// bias input, as far as the operands tell: the producer takes a bias ([`Op::takes_bias`]) and `bias`
+/// is f32 with one value per output channel (shape `[C]` or `[1, …, 1, C]`, of rank at most the
+/// value's), so that the add does not broadcast the value to a larger shape.
+pub fn is_bias_operand(producer: &Op, value: &[usize], bias: &Tensor) -> bool {
+    producer.takes_bias()
+        && bias.dtype() == DType::F32
+        && bias.numel() == *value.last().unwrap_or(&0)
+        && bias.rank() <= value.len()
+        && bias.shape().iter().rev().skip(1).all(|&d| d == 1)
+}
+
+/// The condition on the graph around the add: the producer's value is read by the add alone and is no
+/// graph output (fusing changes the producer's own value, which other readers would see). The e-graph
+/// cost model cannot know this before it has chosen the graph, so it assumes it; the backend checks it
+/// on the chosen graph (`tests/bias_fusion.rs` shows the two agree on every fixture and pass case).
+pub fn readers_allow_fusion(readers: usize, is_graph_output: bool) -> bool {
+    readers == 1 && !is_graph_output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_channel_constants_after_convs_only() {
+        let c = |shape: &[usize]| Tensor::filled(shape.to_vec(), 1f32);
+        let out = [1, 8, 8, 4];
+        assert!(is_bias_operand(&Op::Conv2D, &out, &c(&[4])));
+        assert!(is_bias_operand(&Op::MatMul, &[2, 4], &c(&[1, 4])));
+        assert!(is_bias_operand(
+            &Op::Conv2DBackpropInput,
+            &out,
+            &c(&[1, 1, 1, 4])
+        ));
+        assert!(!is_bias_operand(&Op::Mul, &out, &c(&[4])), "no bias input");
+        assert!(
+            !is_bias_operand(&Op::Conv2D, &out, &c(&[8, 1, 4])),
+            "not per channel"
+        );
+        assert!(
+            !is_bias_operand(&Op::Conv2D, &out, &c(&[1, 1, 1, 1, 4])),
+            "broadcasts up"
+        );
+        assert!(!is_bias_operand(
+            &Op::Conv2D,
+            &out,
+            &Tensor::filled(vec![4], 1i32)
+        ));
+        assert!(readers_allow_fusion(1, false));
+        assert!(!readers_allow_fusion(2, false) && !readers_allow_fusion(1, true));
+    }
+}
