@@ -14,11 +14,9 @@ and prints ratios. Nothing is asserted: this is a measurement, not a test.
 """
 
 import argparse
-import collections
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,22 +24,15 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import litert_runner  # noqa: E402
+
 
 def litert_stats(model_path, inputs, runs):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=model_path, num_threads=2)
-    interp.allocate_tensors()
-    for detail, value in zip(interp.get_input_details(), inputs):
-        interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        interp.invoke()
-        times.append(time.perf_counter() - t)
-    outputs = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
-    ops = collections.Counter(op["op_name"] for op in interp._get_ops_details())
-    return statistics.median(times), outputs, dict(sorted(ops.items()))
+    interp = litert_runner.make_interpreter(model_path, threads=2)
+    litert_runner.set_inputs(interp, inputs)
+    latency = litert_runner.median_latency(interp, runs)
+    return latency, litert_runner.get_outputs(interp), litert_runner.op_histogram(interp)
 
 
 def error(outputs, refs):

@@ -12,29 +12,22 @@ LiteRT latency (2 threads, median of --runs after one warm-up) and the error aga
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import litert_runner  # noqa: E402
+
 
 def litert(model, value, runs):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=model, num_threads=2)
-    interp.allocate_tensors()
-    interp.set_tensor(interp.get_input_details()[0]["index"], value)
-    interp.invoke()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        interp.invoke()
-        times.append(time.perf_counter() - t)
-    out = interp.get_tensor(interp.get_output_details()[0]["index"])
-    return statistics.median(times), out, len(interp._get_ops_details())
+    interp = litert_runner.make_interpreter(model, threads=2)
+    litert_runner.set_inputs(interp, [value])
+    latency = litert_runner.median_latency(interp, runs, warmup=1)
+    out = litert_runner.get_outputs(interp)[0]
+    return latency, out, sum(litert_runner.op_histogram(interp).values())
 
 
 def main():

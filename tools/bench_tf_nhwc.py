@@ -29,8 +29,10 @@ latency (LiteRT defaults, i.e. XNNPACK, 2 threads, 1 warm-up, median of --runs) 
 the pipeline before the e-graph pass (--passes PRE_EGRAPH below), and prints a table with sgc/TF ratios
 (sgc's convert time and peak RSS are those of the whole process). Nothing is asserted: this is a measurement.
 
-Usage (TF 2.21 + ai-edge-litert; build sgc first with `cargo build --release`):
-    /work/venv-tf/bin/python tools/bench_tf_nhwc.py [--sizes 256,1024] [--runs 10] [--json OUT.json]
+Usage (any Python with TensorFlow 2.x and ai-edge-litert, for example a venv made with
+`pip install -r tools/requirements-fixtures.txt -r tools/requirements-test.txt`; build sgc first with
+`cargo build --release`):
+    python tools/bench_tf_nhwc.py [--sizes 256,1024] [--runs 10] [--json OUT.json]
 """
 
 import argparse
@@ -39,7 +41,6 @@ import json
 import os
 import re
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--measured-child":
 # Parent mode. make_fixtures sets TF_ENABLE_ONEDNN_OPTS=0 and TF1 graph mode on import.
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import litert_runner  # noqa: E402
 import make_fixtures as mf  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -280,25 +282,14 @@ def rel_err(got, ref):
 
 
 def litert(model, x, runs):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    interp = Interpreter(model_path=model, num_threads=2)   # LiteRT defaults: XNNPACK delegate
-    interp.allocate_tensors()
-    inp = interp.get_input_details()[0]
-    interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
-    interp.invoke()                                   # warm-up
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        interp.invoke()
-        times.append(time.perf_counter() - t)
-    out = interp.get_tensor(interp.get_output_details()[0]["index"])
-    # The default interpreter applies XNNPACK, whose partitions show up as DELEGATE nodes in _get_ops_details():
+    interp = litert_runner.make_interpreter(model, threads=2)   # LiteRT defaults: XNNPACK delegate
+    litert_runner.set_inputs(interp, [x])
+    latency = litert_runner.median_latency(interp, runs, warmup=1)
+    out = litert_runner.get_outputs(interp)[0]
+    # The default interpreter applies XNNPACK, whose partitions show up as DELEGATE nodes in the op list:
     # count the model's own ops on an interpreter without default delegates.
-    plain = Interpreter(model_path=model, num_threads=2,
-                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    plain.allocate_tensors()
-    ops = collections.Counter(op["op_name"] for op in plain._get_ops_details())
-    return statistics.median(times), out, dict(sorted(ops.items()))
+    plain = litert_runner.make_interpreter(model, threads=2, default_delegates=False)
+    return latency, out, litert_runner.op_histogram(plain)
 
 
 def run_child(cmd):

@@ -1,45 +1,44 @@
 #!/usr/bin/env python3
-"""Runs a .tflite model in the real LiteRT interpreter (PyPI `ai-edge-litert`).
+"""Runs .tflite models in the real LiteRT interpreter (PyPI `ai-edge-litert`).
 
 This is the oracle side of sgc's end-to-end tests: sgc writes a model, LiteRT runs it, and the outputs are
 compared with TensorFlow's reference outputs saved beside the fixture graph.
 
 Usage:
     litert_run.py MODEL.tflite OUT_DIR [NAME=]INPUT.npy ...
+    litert_run.py --batch MANIFEST.json RESULT.json
 
 The model runs through its `serving_default` signature. Inputs are matched by name (`NAME=file.npy`) or,
 without names, in the order of the subgraph's inputs. Each output is written to OUT_DIR/output_<i>.npy in the order of the
 subgraph's outputs, and OUT_DIR/outputs.json lists `{"name", "file", "shape", "dtype"}` per output together
 with the model's op histogram (`ops`), so that tests can check what the interpreter actually ran.
+Threads: $SGC_LITERT_THREADS (default 2).
 
 Exit status: 0 on success, 1 when the model does not load or run (the interpreter's message is printed).
+
+--batch runs many small models in one process (for backends/tests/litert_ops.rs), with LiteRT's default
+thread count. MANIFEST is a list of cases `{"model", "inputs": {name: {"shape", "data"}}, "outputs": [names],
+"tf"}`; float32 inputs. When `tf` is a Python expression (over the input names, `tf` and `np`) and
+TensorFlow imports, it is evaluated as an independent reference. RESULT is
+`{"tensorflow": version | null, "cases": [...]}`, one case per manifest entry:
+`{"outputs": [{"shape", "data"}] | null, "tf": [{"shape", "data"}] | null, "error": str | null,
+"tf_error": str | null}`. A failing case is recorded in RESULT; the exit status is 0.
 """
 
-import collections
 import json
 import os
 import sys
 
 import numpy as np
 
-
-def output_position(interp, detail):
-    """Where a signature output stands among the subgraph's outputs."""
-    indices = [d["index"] for d in interp.get_output_details()]
-    return indices.index(detail["index"]) if detail["index"] in indices else len(indices)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import litert_runner  # noqa: E402
 
 
-def main(argv):
-    if len(argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    model_path, out_dir, input_args = argv[1], argv[2], argv[3:]
-    from ai_edge_litert.interpreter import Interpreter
-
+def run_one(model_path, out_dir, input_args):
     threads = int(os.environ.get("SGC_LITERT_THREADS", "2"))
     try:
-        interp = Interpreter(model_path=model_path, num_threads=threads)
-        interp.allocate_tensors()
+        interp = litert_runner.make_interpreter(model_path, threads)
     except Exception as e:  # the interpreter raises ValueError/RuntimeError with its own message
         print(f"litert: cannot load {model_path}: {e}", file=sys.stderr)
         return 1
@@ -60,7 +59,6 @@ def main(argv):
         print(f"litert: {model_path} has no serving_default signature: {e}", file=sys.stderr)
         return 1
     in_details = runner.get_input_details()
-    out_details = runner.get_output_details()
     by_index = sorted(in_details.items(), key=lambda kv: kv[1]["index"])
     feeds = {}
     for i, (name, detail) in enumerate(by_index):
@@ -83,18 +81,64 @@ def main(argv):
         print(f"litert: invoke failed on {model_path}: {e}", file=sys.stderr)
         return 1
 
-    ops = collections.Counter(op["op_name"] for op in interp._get_ops_details())
     os.makedirs(out_dir, exist_ok=True)
     listing = []
-    # Outputs in the order of the subgraph's outputs (tensor index order of the signature map).
-    for i, (name, _) in enumerate(sorted(out_details.items(), key=lambda kv: output_position(interp, kv[1]))):
+    for i, name in enumerate(litert_runner.signature_outputs(interp, runner)):
         value = results[name]
         file = f"output_{i}.npy"
         np.save(os.path.join(out_dir, file), value)
         listing.append({"name": name, "file": file, "shape": list(value.shape), "dtype": str(value.dtype)})
     with open(os.path.join(out_dir, "outputs.json"), "w") as f:
-        json.dump({"outputs": listing, "ops": dict(sorted(ops.items()))}, f, indent=1)
+        json.dump({"outputs": listing, "ops": litert_runner.op_histogram(interp)}, f, indent=1)
     return 0
+
+
+def flat(a):
+    a = np.asarray(a)
+    return {"shape": list(a.shape), "data": a.astype(np.float64).ravel().tolist()}
+
+
+def run_batch(manifest, result):
+    try:
+        import tensorflow as tf
+    except Exception:
+        tf = None
+    with open(manifest) as f:
+        cases = json.load(f)
+    out = []
+    for case in cases:
+        res = {"outputs": None, "tf": None, "error": None, "tf_error": None}
+        feeds = {k: np.array(v["data"], dtype=np.float32).reshape(v["shape"])
+                 for k, v in case["inputs"].items()}
+        try:
+            got = litert_runner.run_signature(case["model"], feeds, case["outputs"])
+            res["outputs"] = [flat(x) for x in got]
+        except Exception as e:
+            res["error"] = f"{type(e).__name__}: {e}"
+        if case.get("tf") and tf is not None:
+            env = dict(feeds)
+            env.update(tf=tf, np=np)
+            try:
+                r = eval(case["tf"], env)
+                if not isinstance(r, (list, tuple)):
+                    r = [r]
+                res["tf"] = [flat(np.asarray(x)) for x in r]
+            except Exception as e:
+                res["tf_error"] = f"{type(e).__name__}: {e}"
+        out.append(res)
+    version = tf.__version__ if tf is not None else None
+    with open(result, "w") as f:
+        json.dump({"tensorflow": version, "cases": out}, f)
+    return 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "--batch":
+        return run_batch(argv[2], argv[3])
+    if len(argv) < 3 or argv[1] == "--batch":
+        print(__doc__, file=sys.stderr)
+        return 2
+    return run_one(argv[1], argv[2], argv[3:])
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ NodeDefs. The file starts with a header of `#` comments that `tests/pass_suite.r
     # inputs: x=1,4,4,4               input shapes (optional when the placeholder's shape is complete)
     # expect-ops: LeakyRelu=1, Maximum=0, Transpose<=1   op counts after the passes (optional)
 
-Run with `/work/venv-tf/bin/python tools/make_pass_cases.py` (any Python with TensorFlow 2.x); it rewrites
-every generated case (hand-written cases in the same folders are left alone). Constants come from numpy
-RNGs seeded per case, so the output is stable. Review the diff and then the snapshots
+Run with `python tools/make_pass_cases.py` under any Python with TensorFlow 2.x (for example a venv made
+with `pip install -r tools/requirements-fixtures.txt`); it rewrites every generated case (hand-written
+cases in the same folders are left alone). Constants come from numpy RNGs seeded per case, so the output
+is stable. Review the diff and then the snapshots
 (`INSTA_UPDATE=always cargo test --test pass_suite`, see docs/PASSES.md).
 """
 
