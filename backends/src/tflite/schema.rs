@@ -4,7 +4,7 @@
 //! union tag below was checked against the generated Python schema of the PyPI `tflite` package (the
 //! `PrependXxxSlot(id, …)` calls in `tflite/<Table>.py`, the constants in `tflite/BuiltinOperator.py`,
 //! `BuiltinOptions.py`, `TensorType.py`, `Padding.py`); the test `matches_python_schema` at the end of
-//! this file re-checks them whenever that package is installed (see [`python_schema_dir`]).
+//! this file re-checks them in every test run (the package is in `tools/requirements-test.txt`).
 
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, VOffsetT, WIPOffset};
 
@@ -479,21 +479,6 @@ impl BuiltinOptions {
     }
 }
 
-/// The directory of the `tflite` Python package's generated schema, when one is installed: taken from
-/// `SGC_TFLITE_SCHEMA_PY`, else looked for in `/work/venv-tf`.
-pub fn python_schema_dir() -> Option<std::path::PathBuf> {
-    if let Some(d) = std::env::var_os("SGC_TFLITE_SCHEMA_PY") {
-        return Some(d.into());
-    }
-    let lib = std::path::Path::new("/work/venv-tf/lib");
-    let mut entries: Vec<_> = std::fs::read_dir(lib).ok()?.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    entries
-        .into_iter()
-        .map(|e| e.path().join("site-packages/tflite"))
-        .find(|p| p.join("Model.py").is_file())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,12 +637,44 @@ mod tests {
         assert_eq!(builtin_name(9999), None);
     }
 
+    /// The directory of the `tflite` Python package's generated schema: `SGC_TFLITE_SCHEMA_PY`, else
+    /// where the test Python (`SGC_PYTHON`, else the repository's `.venv`, both made by `tools/test.sh`
+    /// from `tools/requirements-test.txt`) has it installed. Panics without it: the cross-check must run.
+    fn python_schema_dir() -> std::path::PathBuf {
+        if let Some(d) = std::env::var_os("SGC_TFLITE_SCHEMA_PY") {
+            return d.into();
+        }
+        let python = std::env::var_os("SGC_PYTHON").map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+            std::path::PathBuf::from,
+        );
+        let out = std::process::Command::new(&python)
+            .args([
+                "-c",
+                "import os, tflite; print(os.path.dirname(tflite.__file__))",
+            ])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                String::from_utf8_lossy(&o.stdout).trim().to_string().into()
+            }
+            _ => panic!(
+                "the `tflite` Python package (the schema cross-check's reference) is not importable \
+                 from {}: run tools/test.sh, which installs tools/requirements-test.txt, or set \
+                 SGC_TFLITE_SCHEMA_PY to its directory",
+                python.display()
+            ),
+        }
+    }
+
     #[test]
     fn matches_python_schema() {
-        let Some(dir) = python_schema_dir() else {
-            eprintln!("tflite python package not found: schema cross-check skipped");
-            return;
-        };
+        let dir = python_schema_dir();
+        assert!(
+            dir.join("Model.py").is_file(),
+            "{}: no Model.py",
+            dir.display()
+        );
         for (file, arg, voff) in slots() {
             let text = std::fs::read_to_string(dir.join(format!("{file}.py")))
                 .unwrap_or_else(|e| panic!("{file}.py: {e}"));
