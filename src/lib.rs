@@ -33,6 +33,8 @@ pub struct LowerOptions {
     pub no_leaky_relu: bool,
     /// Limits of the e-graph pass's equality saturation (`--egraph-limits`).
     pub egraph_limits: Option<sgc_passes::egraph::EGraphLimits>,
+    /// Verify the IR after every pass in a release build too (`--verify-each`; debug builds always do).
+    pub verify_each: bool,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -241,6 +243,9 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
     }
     if let Some(limits) = options.egraph_limits {
         manager.replace(|| Box::new(sgc_passes::egraph::EGraphRewrite { limits }));
+    }
+    if options.verify_each {
+        manager.verify_each(true);
     }
     if options.no_leaky_relu {
         let after_egraph = manager

@@ -94,6 +94,10 @@ struct PipelineArgs {
     /// pass report says which one stopped the run.
     #[arg(long, value_name = "LIMITS")]
     egraph_limits: Option<String>,
+    /// Check the IR after every pass (Graph::verify; always on in debug builds): a pass that leaves
+    /// it inconsistent fails, naming the pass and the node.
+    #[arg(long)]
+    verify_each: bool,
 }
 
 impl PipelineArgs {
@@ -118,6 +122,7 @@ impl PipelineArgs {
                 .map(str::parse)
                 .transpose()
                 .map_err(Error::Usage)?,
+            verify_each: self.verify_each,
             ..Default::default()
         })
     }

@@ -15,6 +15,9 @@ pub enum IrError {
          `_output_shapes`)"
     )]
     UnknownOp { node: String, op: String },
+    /// A pass left the graph inconsistent ([`crate::Graph::verify`]): a bug in sgc, not in the input.
+    #[error("the IR is inconsistent at node '{node}': {reason}")]
+    Invalid { node: String, reason: String },
     /// The graph has a cycle through the named node.
     #[error("graph has a cycle through node '{node}'")]
     Cycle { node: String },

@@ -242,8 +242,9 @@ impl Graph {
         self.g.add_edge(src, dst, Edge::Control);
     }
 
-    /// The data inputs of `n`, in slot order.
-    pub fn inputs(&self, n: NodeIndex) -> Vec<ValueRef> {
+    /// The data inputs of `n` as stored: `(slot, value)` per incoming data edge, in slot order (for
+    /// [`Graph::verify`], which checks that the slots are `0..k` each once).
+    pub fn data_slots(&self, n: NodeIndex) -> Vec<(usize, ValueRef)> {
         let mut ins: Vec<(usize, ValueRef)> = self
             .g
             .edges_directed(n, Direction::Incoming)
@@ -253,7 +254,12 @@ impl Graph {
             })
             .collect();
         ins.sort_by_key(|(slot, _)| *slot);
-        ins.into_iter().map(|(_, v)| v).collect()
+        ins
+    }
+
+    /// The data inputs of `n`, in slot order.
+    pub fn inputs(&self, n: NodeIndex) -> Vec<ValueRef> {
+        self.data_slots(n).into_iter().map(|(_, v)| v).collect()
     }
 
     /// The control predecessors of `n`.

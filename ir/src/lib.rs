@@ -23,6 +23,7 @@ pub mod shape;
 pub mod tensor;
 #[doc(hidden)]
 pub mod testing;
+mod verify;
 
 pub use attr::{Attr, Attrs};
 pub use dtype::DType;

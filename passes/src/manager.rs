@@ -52,6 +52,8 @@ pub fn lower_pipeline() -> PassManager {
 /// A sequence of passes.
 pub struct PassManager {
     passes: Vec<Box<dyn Pass>>,
+    /// Run [`Graph::verify`] after every pass (see [`PassManager::verify_each`]).
+    verify: bool,
 }
 
 /// The outcome of one pass in a run.
@@ -141,7 +143,18 @@ impl PassManager {
                 })?;
             passes.push(pass);
         }
-        Ok(PassManager { passes })
+        Ok(PassManager {
+            passes,
+            verify: cfg!(debug_assertions),
+        })
+    }
+
+    /// Whether [`Graph::verify`] runs after every pass: on in debug and test builds, and in release
+    /// builds on request (`--verify-each`). A pass that leaves a valid graph invalid fails, the error
+    /// naming the pass and the node; a graph that was not valid before a pass (a bad input, which the
+    /// passes report in their own words) is not held against it.
+    pub fn verify_each(&mut self, on: bool) {
+        self.verify = on;
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -195,9 +208,10 @@ impl PassManager {
         keep_going: bool,
     ) -> Vec<PassRun> {
         let mut runs = Vec::new();
+        let mut valid = self.verify && graph.verify().is_ok();
         for pass in &self.passes {
             let before = snapshot(graph);
-            let (report, error) = match pass.run(graph) {
+            let (report, mut error) = match pass.run(graph) {
                 Ok(report) => (report, None),
                 Err(error) => (
                     PassReport::default(),
@@ -207,6 +221,20 @@ impl PassManager {
                     }),
                 ),
             };
+            if self.verify {
+                match graph.verify() {
+                    Ok(()) => valid = true,
+                    Err(e) => {
+                        if valid && error.is_none() {
+                            error = Some(PassError {
+                                pass: pass.name(),
+                                error: e,
+                            });
+                        }
+                        valid = false;
+                    }
+                }
+            }
             let failed = error.is_some();
             if !failed {
                 after(pass.name(), graph);
@@ -289,6 +317,43 @@ mod tests {
         let runs = m.run_keep_going(&mut g, |_, _| {});
         assert_eq!(runs.len(), 2);
         assert!(runs[0].error.is_some() && runs[1].error.is_none());
+    }
+
+    /// A pass that stores a wrong shape on the graph's output node.
+    struct Breaks;
+    impl Pass for Breaks {
+        fn name(&self) -> &'static str {
+            "breaks"
+        }
+        fn description(&self) -> &'static str {
+            "stores a wrong shape"
+        }
+        fn run(&self, g: &mut Graph) -> Result<PassReport, sgc_ir::IrError> {
+            let n = g.outputs[0].value.node;
+            g.node_mut(n).outputs = vec![sgc_ir::ValueInfo::new(sgc_ir::DType::F32, vec![7])];
+            Ok(PassReport::changed(1))
+        }
+    }
+
+    #[test]
+    fn a_pass_that_breaks_the_ir_fails_naming_itself_and_the_node() {
+        let mut b = sgc_ir::testing::Builder::new();
+        let x = b.input("x", &[2, 3]);
+        let y = b.op("y", Op::Neg, &[x], &[]);
+        let g = b.output(y);
+        let mut m = PassManager::from_names(&["dce"]).unwrap();
+        m.insert(1, Box::new(Breaks));
+        m.insert(2, Box::new(dce::DeadCode));
+        let err = m.run(&mut g.clone(), |_, _| {}).unwrap_err();
+        assert_eq!(err.pass, "breaks");
+        assert!(
+            err.to_string()
+                .contains("inconsistent at node 'y': output 0 is stored as f32[7]"),
+            "{err}"
+        );
+        // Off, the broken graph goes through (release builds without --verify-each).
+        m.verify_each(false);
+        assert!(m.run(&mut g.clone(), |_, _| {}).is_ok());
     }
 
     #[test]

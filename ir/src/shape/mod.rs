@@ -56,6 +56,27 @@ pub fn infer(
     infer_inner(&node.op, &cx).map_err(|reason| IrError::node(&node.name, reason))
 }
 
+/// Infers again the types of every node downstream of `changed` (the nodes whose outputs or inputs a
+/// pass just changed: a rewired tail, a reshaped input), in topological order, so that the graph's
+/// stored types stay true ([`crate::Graph::verify`]).
+pub fn reinfer_downstream(graph: &mut crate::Graph, changed: &[crate::NodeIndex]) -> Result<()> {
+    let mut dirty: std::collections::HashSet<crate::NodeIndex> = changed.iter().copied().collect();
+    for n in graph.topo_order()? {
+        let inputs = graph.inputs(n);
+        if dirty.contains(&n) || !inputs.iter().any(|v| dirty.contains(&v.node)) {
+            continue;
+        }
+        let infos: Vec<ValueInfo> = inputs.iter().map(|&v| graph.info(v).clone()).collect();
+        let consts: Vec<Option<&Tensor>> = inputs.iter().map(|&v| graph.const_value(v)).collect();
+        let outputs = infer(graph.node(n), &infos, &consts)?;
+        if outputs != graph.node(n).outputs {
+            graph.node_mut(n).outputs = outputs;
+            dirty.insert(n);
+        }
+    }
+    Ok(())
+}
+
 /// The outputs of an [`Op::Other`] node as the graph records them: shapes from its `_output_shapes`
 /// attribute (TensorFlow writes it with `as_graph_def(add_shapes=True)`), dtypes from its dtype attribute
 /// (`Tout`/`output_types` lists, else `out_type`, `dtype`, `T`, `output_type`) or else its first input's.

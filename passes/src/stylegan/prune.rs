@@ -158,6 +158,8 @@ impl Pass for PruneResolution {
             ));
         }
         let removed = dce::DeadCode.run(graph)?.changes;
+        // The tail now reads an R×R image: its types follow.
+        sgc_ir::shape::reinfer_downstream(graph, &[tap_value.node])?;
 
         let mut report = PassReport::changed(attached + removed);
         let stats = self.stats.lock().expect("stats lock");
@@ -205,7 +207,10 @@ impl Pass for PruneResolution {
                         report.notes.push(format!(
                             "dlatent input '{name}': {shape:?} → {new:?} (use --keep-dlatent-shape to keep it)"
                         ));
-                        graph.node_mut(v.node).outputs[0].shape = Some(new);
+                        let node = graph.node_mut(v.node);
+                        node.attrs.set("shape", Attr::Shape(Some(new.clone())));
+                        node.outputs[0].shape = Some(new);
+                        sgc_ir::shape::reinfer_downstream(graph, &[v.node])?;
                         report.changes += 1;
                     }
                 }
