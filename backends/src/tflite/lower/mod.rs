@@ -13,13 +13,21 @@
 //!
 //! Identity-like ops are aliases: their output is their input's tensor. Only nodes that a graph output
 //! depends on are lowered.
+//!
+//! The dispatch table is here; the larger lowerings live by family: `conv.rs` (convolutions, dense and
+//! the bias adds fused into them), `reduce.rs` (MEAN in steps), `custom.rs` (CUSTOM and Flex ops), and
+//! `tensors.rs` (constants, int32 operands, filters in TFLite's layouts).
+
+mod conv;
+mod custom;
+mod reduce;
+mod tensors;
 
 use std::collections::{HashMap, HashSet};
 
-use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, Op, Tensor, ValueRef};
+use sgc_ir::{DType, Graph, NodeIndex, Op, Tensor, ValueRef};
 
-use super::flexbuffer::{self, Flex};
-use super::schema::{builtin, op_version, BuiltinOptions, Padding};
+use super::schema::{builtin, op_version, BuiltinOptions};
 use super::{
     tensor_type, BackendError, BackendOptions, ModelPlan, OpCode, OpPlan, TensorData, TensorPlan,
 };
@@ -147,74 +155,6 @@ pub fn lower_each(graph: &Graph, options: &BackendOptions) -> Coverage {
 }
 
 /// A constant re-laid-out for TFLite, cached per source value so each is written once.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Derived {
-    /// Narrowed to int32 (shape, axis, index operands).
-    Int32,
-    /// Transposed by a permutation (filters).
-    Transposed(&'static [usize]),
-    /// Same bytes under another shape (the depthwise filter, a TF1 `Select` condition).
-    Reshaped(Vec<usize>),
-}
-
-/// The adds that lowering writes as the bias input of the convolution or matmul before them.
-pub fn fused_bias_adds(g: &Graph) -> Vec<NodeIndex> {
-    let mut adds: Vec<NodeIndex> = bias_adds(g).into_values().map(|(add, _)| add).collect();
-    adds.sort();
-    adds
-}
-
-/// Adds of a per-channel constant right after a convolution or matmul, which TFLite computes for free as
-/// the op's bias input (when, is [`sgc_ir::fusion`]'s to say). Producer → (add, constant operand).
-fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
-    let mut fused = HashMap::new();
-    for add in g.node_indices() {
-        let op = &g.node(add).op;
-        if !matches!(op, Op::Add | Op::AddV2 | Op::BiasAdd) {
-            continue;
-        }
-        let ins = g.inputs(add);
-        let [a, b] = ins[..] else { continue };
-        let orders: &[(ValueRef, ValueRef)] = if *op == Op::BiasAdd {
-            &[(a, b)]
-        } else {
-            &[(a, b), (b, a)]
-        };
-        for &(value, bias) in orders {
-            let producer = value.node;
-            let readers = g.consumers(value).len();
-            let is_output = g.outputs.iter().any(|o| o.value == value);
-            if value.port != 0
-                || fused.contains_key(&producer)
-                || !fusion::readers_allow_fusion(readers, is_output)
-            {
-                continue;
-            }
-            let Some(t) = g.const_value(bias) else {
-                continue;
-            };
-            let (Some(out), Some(sum)) = (
-                g.info(value).static_shape(),
-                g.info(add.into()).static_shape(),
-            ) else {
-                continue;
-            };
-            if fusion::is_bias_operand(&g.node(producer).op, &out, t) && out == sum {
-                fused.insert(producer, (add, bias));
-                break;
-            }
-        }
-    }
-    fused
-}
-
-/// A convolution's attributes as TFLite options take them (see [`Lowerer::conv_attrs`]).
-struct TfliteConv {
-    padding: Padding,
-    strides: (i32, i32),
-    dilations: (i32, i32),
-}
-
 struct Lowerer<'g> {
     g: &'g Graph,
     plan: ModelPlan,
@@ -229,10 +169,11 @@ struct Lowerer<'g> {
     options: BackendOptions,
 }
 
-/// TFLite's perm for TensorFlow's filter layouts (output axis i takes input axis perm[i]).
-const HWIO_TO_OHWI: &[usize] = &[3, 0, 1, 2];
-const HWOI_TO_OHWI: &[usize] = &[2, 0, 1, 3];
-const SWAP_2D: &[usize] = &[1, 0];
+use conv::bias_adds;
+pub use conv::fused_bias_adds;
+pub use custom::attrs_to_flex;
+pub use tensors::transpose_bytes;
+use tensors::Derived;
 
 impl<'g> Lowerer<'g> {
     fn new(g: &'g Graph) -> Self {
@@ -258,38 +199,6 @@ impl<'g> Lowerer<'g> {
             })
             .collect();
         self
-    }
-
-    fn is_fused_bias_add(&self, n: NodeIndex) -> bool {
-        self.fused_into(n).is_some()
-    }
-
-    /// The conv or matmul a bias add is fused into.
-    fn fused_into(&self, n: NodeIndex) -> Option<NodeIndex> {
-        self.fused_bias
-            .iter()
-            .find_map(|(&producer, &(add, _))| (add == n).then_some(producer))
-    }
-
-    /// The bias input of a conv or matmul: the constant of a bias add fused into it, else zeros (or
-    /// none, -1, where the op allows that).
-    fn bias_input(&mut self, n: NodeIndex, dtype: DType, len: usize) -> Result<i32, BackendError> {
-        match self.fused_bias.get(&n).copied() {
-            Some((_, bias)) => self.reshaped(n, bias, &[len], "bias"),
-            None => self.zeros(n, dtype, len),
-        }
-    }
-
-    /// The output tensors of a conv or matmul: those of the bias add fused into it, if any.
-    fn conv_outputs(&mut self, n: NodeIndex) -> Result<Vec<i32>, BackendError> {
-        match self.fused_bias.get(&n).copied() {
-            Some((add, _)) => {
-                let out = self.outputs(add)?;
-                self.tensors.insert(ValueRef::new(n, 0), out[0]);
-                Ok(out)
-            }
-            None => self.outputs(n),
-        }
     }
 
     /// Tensors for the outputs of a node that failed to lower, so that its consumers can still be
@@ -399,25 +308,6 @@ impl<'g> Lowerer<'g> {
         Ok(t)
     }
 
-    fn const_tensor(
-        &mut self,
-        n: NodeIndex,
-        name: String,
-        value: &Tensor,
-        data: TensorData,
-    ) -> Result<i32, BackendError> {
-        if tensor_type(value.dtype()).is_none() {
-            return Err(self.err(n, format!("{} constants are not supported", value.dtype())));
-        }
-        let shape = self.shape_i32(n, value.shape())?;
-        Ok(self.add_tensor(TensorPlan {
-            name,
-            dtype: value.dtype(),
-            shape,
-            data: Some(data),
-        }))
-    }
-
     /// The tensor holding an (already produced) IR value; constants get theirs on first use.
     fn value(&mut self, v: ValueRef) -> Result<i32, BackendError> {
         let v = self.resolve(v);
@@ -453,177 +343,6 @@ impl<'g> Lowerer<'g> {
         }
     }
 
-    fn const_of(&self, v: ValueRef) -> Option<&'g Tensor> {
-        self.g.const_value(self.resolve(v))
-    }
-
-    /// Integer values of a constant operand (axes, shapes, paddings …).
-    fn const_ints(&self, n: NodeIndex, v: ValueRef, what: &str) -> Result<Vec<i64>, BackendError> {
-        let t = self
-            .const_of(v)
-            .ok_or_else(|| self.err(n, format!("{what} must be a constant")))?;
-        t.to_i64s().map_err(|e| self.err(n, format!("{what}: {e}")))
-    }
-
-    /// An integer operand as an int32 tensor, as TFLite wants shapes, axes and indices: constants are
-    /// narrowed once, int64 values computed at run time go through a CAST.
-    fn int32_operand(
-        &mut self,
-        n: NodeIndex,
-        v: ValueRef,
-        what: &str,
-    ) -> Result<i32, BackendError> {
-        let v = self.resolve(v);
-        if let Some(c) = self.const_of(v) {
-            if c.dtype() == DType::I32 {
-                return self.value(v);
-            }
-            if let Some(&t) = self.derived.get(&(v, Derived::Int32)) {
-                return Ok(t);
-            }
-            let vals = c
-                .to_i64s()
-                .map_err(|e| self.err(n, format!("{what}: {e}")))?;
-            let narrowed = vals
-                .iter()
-                .map(|&x| i32::try_from(x))
-                .collect::<Result<Vec<i32>, _>>()
-                .map_err(|_| self.err(n, format!("{what} does not fit in int32")))?;
-            let t32 = Tensor::from_vec(c.shape().to_vec(), narrowed);
-            let data = TensorData::Shared(t32.bytes().clone());
-            let t = self.const_tensor(n, format!("{}/int32", self.g.value_name(v)), &t32, data)?;
-            self.derived.insert((v, Derived::Int32), t);
-            return Ok(t);
-        }
-        let (dtype, shape) = self.info(v)?;
-        match dtype {
-            DType::I32 => self.value(v),
-            DType::I64 => {
-                let input = self.value(v)?;
-                let name = format!("{}/int32", self.g.value_name(v));
-                let out = self.new_tensor(n, name, DType::I32, &shape)?;
-                self.emit(
-                    builtin::CAST,
-                    BuiltinOptions::Cast {
-                        in_type: super::schema::tensor_type::INT64,
-                        out_type: super::schema::tensor_type::INT32,
-                    },
-                    vec![input],
-                    vec![out],
-                );
-                Ok(out)
-            }
-            d => Err(self.err(n, format!("{what} must be an integer tensor, got {d}"))),
-        }
-    }
-
-    /// A new int32 constant (shapes written by the backend itself).
-    fn i32_const(
-        &mut self,
-        n: NodeIndex,
-        name: String,
-        values: Vec<i32>,
-    ) -> Result<i32, BackendError> {
-        let t = Tensor::from_vec(vec![values.len()], values);
-        let data = TensorData::Shared(t.bytes().clone());
-        self.const_tensor(n, name, &t, data)
-    }
-
-    /// A new activation tensor (intermediate results of multi-op lowerings).
-    fn new_tensor(
-        &mut self,
-        n: NodeIndex,
-        name: String,
-        dtype: DType,
-        shape: &[usize],
-    ) -> Result<i32, BackendError> {
-        let shape = self.shape_i32(n, shape)?;
-        Ok(self.add_tensor(TensorPlan {
-            name,
-            dtype,
-            shape,
-            data: None,
-        }))
-    }
-
-    /// The axes of a `Mean` (keeping dimensions) over several axes, in the order to reduce them one at a
-    /// time: innermost first. TFLite's MEAN accumulates in float32 along the reduced axes; over all of a
-    /// 1024×1024 NHWC image (StyleGAN's instance norm) that is one running sum of a million terms per
-    /// channel, whose rounding error is several 1e-4 of the result. A mean of row means is the same
-    /// value (the rows have equal length) with sums of ~1000 terms each. `None`: one MEAN is fine.
-    fn mean_steps(
-        &self,
-        n: NodeIndex,
-        x: ValueRef,
-        axes: ValueRef,
-    ) -> Result<Option<Vec<usize>>, BackendError> {
-        let (dtype, shape) = self.info(x)?;
-        let Some(axes) = self.const_of(self.resolve(axes)) else {
-            return Ok(None);
-        };
-        let rank = shape.len() as i64;
-        let mut axes: Vec<usize> = axes
-            .to_i64s()
-            .map_err(|e| self.err(n, format!("reduction axes: {e}")))?
-            .into_iter()
-            .map(|a| if a < 0 { a + rank } else { a })
-            .filter(|&a| (0..rank).contains(&a) && shape[a as usize] > 1)
-            .map(|a| a as usize)
-            .collect();
-        axes.sort_unstable_by(|a, b| b.cmp(a));
-        axes.dedup();
-        let elements: usize = axes.iter().map(|&a| shape[a]).product();
-        Ok((dtype == DType::F32 && axes.len() > 1 && elements > 4096).then_some(axes))
-    }
-
-    /// One MEAN per axis in `steps`, through intermediate tensors.
-    fn lower_mean_in_steps(
-        &mut self,
-        n: NodeIndex,
-        x: i32,
-        steps: Vec<usize>,
-    ) -> Result<(), BackendError> {
-        let name = self.g.node(n).name.clone();
-        let (dtype, mut shape) = self.info(self.g.inputs(n)[0])?;
-        let mut current = x;
-        for (i, &axis) in steps.iter().enumerate() {
-            let axis_t = self.i32_const(n, format!("{name}/axis_{axis}"), vec![axis as i32])?;
-            shape[axis] = 1;
-            let out = if i + 1 == steps.len() {
-                self.outputs(n)?
-            } else {
-                vec![self.new_tensor(n, format!("{name}/mean_axis_{axis}"), dtype, &shape)?]
-            };
-            let next = out[0];
-            self.emit(
-                builtin::MEAN,
-                BuiltinOptions::Reducer { keep_dims: true },
-                vec![current, axis_t],
-                out,
-            );
-            current = next;
-        }
-        Ok(())
-    }
-
-    /// A zero vector (the bias TFLite's convs take).
-    fn zeros(&mut self, n: NodeIndex, dtype: DType, len: usize) -> Result<i32, BackendError> {
-        if let Some(&t) = self.zeros.get(&(dtype, len)) {
-            return Ok(t);
-        }
-        let size = dtype
-            .size()
-            .ok_or_else(|| self.err(n, format!("no zero bias of {dtype}")))?;
-        let t = self.add_tensor(TensorPlan {
-            name: format!("sgc/zero_bias_{}_{len}", dtype.name()),
-            dtype,
-            shape: vec![len as i32],
-            data: Some(TensorData::Owned(vec![0; size * len])),
-        });
-        self.zeros.insert((dtype, len), t);
-        Ok(t)
-    }
-
     fn emit(&mut self, code: i32, options: BuiltinOptions, inputs: Vec<i32>, outputs: Vec<i32>) {
         self.emit_version(code, op_version(code), options, inputs, outputs);
     }
@@ -650,101 +369,6 @@ impl<'g> Lowerer<'g> {
         });
     }
 
-    /// A filter (or any operand) permuted: constants are transposed once; run-time values get a
-    /// TRANSPOSE op.
-    fn permuted(
-        &mut self,
-        n: NodeIndex,
-        v: ValueRef,
-        perm: &'static [usize],
-        suffix: &str,
-    ) -> Result<i32, BackendError> {
-        let v = self.resolve(v);
-        if let Some(&t) = self.derived.get(&(v, Derived::Transposed(perm))) {
-            return Ok(t);
-        }
-        let (dtype, shape) = self.info(v)?;
-        if shape.len() != perm.len() {
-            return Err(self.err(
-                n,
-                format!("expected a rank-{} operand, got {shape:?}", perm.len()),
-            ));
-        }
-        let new_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-        let name = format!("{}/{suffix}", self.g.value_name(v));
-        let t = if let Some(c) = self.const_of(v) {
-            let size = dtype
-                .size()
-                .ok_or_else(|| self.err(n, format!("cannot transpose {dtype}")))?;
-            let data = TensorData::Permuted {
-                source: c.bytes().clone(),
-                shape: shape.clone(),
-                perm,
-                elem: size,
-            };
-            let shape32 = self.shape_i32(n, &new_shape)?;
-            self.add_tensor(TensorPlan {
-                name,
-                dtype,
-                shape: shape32,
-                data: Some(data),
-            })
-        } else {
-            let input = self.value(v)?;
-            let perm_t = self.i32_const(
-                n,
-                format!("{name}/perm"),
-                perm.iter().map(|&p| p as i32).collect(),
-            )?;
-            let out = self.new_tensor(n, name, dtype, &new_shape)?;
-            self.emit(
-                builtin::TRANSPOSE,
-                BuiltinOptions::None,
-                vec![input, perm_t],
-                vec![out],
-            );
-            out
-        };
-        self.derived.insert((v, Derived::Transposed(perm)), t);
-        Ok(t)
-    }
-
-    /// An operand under another shape with the same element count: constants share their bytes;
-    /// run-time values get a RESHAPE op.
-    fn reshaped(
-        &mut self,
-        n: NodeIndex,
-        v: ValueRef,
-        new_shape: &[usize],
-        suffix: &str,
-    ) -> Result<i32, BackendError> {
-        let v = self.resolve(v);
-        let key = (v, Derived::Reshaped(new_shape.to_vec()));
-        if let Some(&t) = self.derived.get(&key) {
-            return Ok(t);
-        }
-        let (dtype, _) = self.info(v)?;
-        let name = format!("{}/{suffix}", self.g.value_name(v));
-        let t = if let Some(c) = self.const_of(v) {
-            let r = c.reshaped(new_shape.to_vec()).map_err(|e| self.err(n, e))?;
-            self.const_tensor(n, name, &r, TensorData::Shared(c.bytes().clone()))?
-        } else {
-            let input = self.value(v)?;
-            let shape32 = self.shape_i32(n, new_shape)?;
-            let shape_t = self.i32_const(n, format!("{name}/shape"), shape32.clone())?;
-            let out = self.new_tensor(n, name, dtype, new_shape)?;
-            self.emit(
-                builtin::RESHAPE,
-                BuiltinOptions::Reshape { new_shape: shape32 },
-                vec![input, shape_t],
-                vec![out],
-            );
-            out
-        };
-        self.derived.insert(key, t);
-        Ok(t)
-    }
-
     fn check_nhwc(&self, n: NodeIndex) -> Result<(), BackendError> {
         let format = self.g.node(n).attrs.data_format();
         if format != "NHWC" {
@@ -766,34 +390,6 @@ impl<'g> Lowerer<'g> {
             return Err(self.err(n, format!("expected {count:?} inputs, got {}", ins.len())));
         }
         Ok(ins)
-    }
-
-    /// A convolution's attributes in TFLite's terms: NHWC only, SAME or VALID padding, and strides and
-    /// dilations as int32 `(h, w)` pairs.
-    fn conv_attrs(&self, n: NodeIndex) -> Result<TfliteConv, BackendError> {
-        self.check_nhwc(n)?;
-        let ca = ConvAttrs::parse(&self.g.node(n).attrs).map_err(|e| self.err(n, e))?;
-        let padding = match ca.padding {
-            ConvPadding::Same => Padding::Same,
-            ConvPadding::Valid => Padding::Valid,
-            ConvPadding::Explicit(p) => {
-                return Err(self.err(
-                    n,
-                    format!("explicit padding {p:?} is not supported (SAME or VALID)"),
-                ))
-            }
-        };
-        let pair = |h: usize, w: usize, what: &str| -> Result<(i32, i32), BackendError> {
-            match (i32::try_from(h), i32::try_from(w)) {
-                (Ok(h), Ok(w)) => Ok((h, w)),
-                _ => Err(self.err(n, format!("{what} ({h}, {w}) do not fit in int32"))),
-            }
-        };
-        Ok(TfliteConv {
-            padding,
-            strides: pair(ca.sh, ca.sw, "strides")?,
-            dilations: pair(ca.dh, ca.dw, "dilations")?,
-        })
     }
 
     fn int_attr(&self, n: NodeIndex, name: &str, default: i64) -> Result<i32, BackendError> {
@@ -831,113 +427,10 @@ impl<'g> Lowerer<'g> {
             sgc_ir::identity_like_ops!() => Ok(()),
             Op::NoOp => Ok(()),
 
-            Op::Conv2D => {
-                let conv = self.conv_attrs(n)?;
-                let ins = self.inputs(n, 2..=2)?;
-                let (dtype, fshape) = self.info(ins[1])?;
-                let x = self.value(ins[0])?;
-                let w = self.permuted(n, ins[1], HWIO_TO_OHWI, "ohwi")?;
-                let bias = self.bias_input(n, dtype, fshape[3])?;
-                let ((stride_h, stride_w), (dilation_h, dilation_w)) =
-                    (conv.strides, conv.dilations);
-                let options = O::Conv2D {
-                    padding: conv.padding,
-                    stride_w,
-                    stride_h,
-                    dilation_w,
-                    dilation_h,
-                };
-                let out = self.conv_outputs(n)?;
-                self.emit(b::CONV_2D, options, vec![x, w, bias], out);
-                Ok(())
-            }
-            Op::DepthwiseConv2dNative => {
-                let conv = self.conv_attrs(n)?;
-                let ins = self.inputs(n, 2..=2)?;
-                let (dtype, f) = self.info(ins[1])?;
-                if f.len() != 4 {
-                    return Err(self.err(n, format!("filter shape {f:?} is not [H,W,C,M]")));
-                }
-                let x = self.value(ins[0])?;
-                let w = self.reshaped(n, ins[1], &[1, f[0], f[1], f[2] * f[3]], "1hwc")?;
-                let bias = self.bias_input(n, dtype, f[2] * f[3])?;
-                let ((stride_h, stride_w), (dilation_h, dilation_w)) =
-                    (conv.strides, conv.dilations);
-                let options = O::DepthwiseConv2D {
-                    padding: conv.padding,
-                    stride_w,
-                    stride_h,
-                    depth_multiplier: f[3] as i32,
-                    dilation_w,
-                    dilation_h,
-                };
-                let out = self.conv_outputs(n)?;
-                self.emit(b::DEPTHWISE_CONV_2D, options, vec![x, w, bias], out);
-                Ok(())
-            }
-            Op::Conv2DBackpropInput => {
-                let conv = self.conv_attrs(n)?;
-                let ins = self.inputs(n, 3..=3)?;
-                if conv.dilations != (1, 1) {
-                    return Err(self.err(n, "TRANSPOSE_CONV has no dilation"));
-                }
-                let (_, out_shape) = self.info(ValueRef::new(n, 0))?;
-                let out_shape = self.shape_i32(n, &out_shape)?;
-                let shape_t =
-                    self.i32_const(n, format!("{}/output_shape", node.name), out_shape)?;
-                let w = self.permuted(n, ins[1], HWOI_TO_OHWI, "ohwi")?;
-                let x = self.value(ins[2])?;
-                let (stride_h, stride_w) = conv.strides;
-                let options = O::TransposeConv {
-                    padding: conv.padding,
-                    stride_w,
-                    stride_h,
-                };
-                // The bias input is optional here (and needs version 3): only a fused bias adds it.
-                let (inputs, version) = match self.fused_bias.get(&n).copied() {
-                    Some(_) => {
-                        let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
-                        let bias = self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?;
-                        (vec![shape_t, w, x, bias], 3)
-                    }
-                    None => (vec![shape_t, w, x], op_version(b::TRANSPOSE_CONV)),
-                };
-                let out = self.conv_outputs(n)?;
-                self.emit_version(b::TRANSPOSE_CONV, version, options, inputs, out);
-                Ok(())
-            }
-            Op::MatMul => {
-                let ins = self.inputs(n, 2..=2)?;
-                let attrs = &node.attrs;
-                let a = if attrs.bool("transpose_a").unwrap_or(false) {
-                    self.permuted(n, ins[0], SWAP_2D, "transposed")?
-                } else {
-                    self.value(ins[0])?
-                };
-                // FULLY_CONNECTED wants weights [out, in], i.e. TensorFlow's b transposed.
-                let w = if attrs.bool("transpose_b").unwrap_or(false) {
-                    self.value(ins[1])?
-                } else {
-                    self.permuted(n, ins[1], SWAP_2D, "transposed")?
-                };
-                let bias = match self.fused_bias.get(&n).copied() {
-                    Some(_) => {
-                        let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
-                        self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?
-                    }
-                    None => -1,
-                };
-                let out = self.conv_outputs(n)?;
-                self.emit(
-                    b::FULLY_CONNECTED,
-                    O::FullyConnected {
-                        keep_num_dims: false,
-                    },
-                    vec![a, w, bias],
-                    out,
-                );
-                Ok(())
-            }
+            Op::Conv2D => self.lower_conv2d(n),
+            Op::DepthwiseConv2dNative => self.lower_depthwise(n),
+            Op::Conv2DBackpropInput => self.lower_transpose_conv(n),
+            Op::MatMul => self.lower_matmul(n),
             // A bias add fused into the conv or matmul before it writes no operator of its own.
             Op::BiasAdd | Op::Add | Op::AddV2 if self.is_fused_bias_add(n) => Ok(()),
             Op::BiasAdd => {
@@ -1159,48 +652,6 @@ impl<'g> Lowerer<'g> {
         }
     }
 
-    /// A CUSTOM operator: `custom_code` is the TensorFlow op name and the options are the node's attributes
-    /// as a FlexBuffers map, as TensorFlow's converter writes them; or, with [`BackendOptions::flex`], the
-    /// Flex encoding ("Flex" + op name; options the vector `[op name, NodeDef bytes]`). Inputs and outputs
-    /// are the node's, unchanged.
-    fn custom(&mut self, n: NodeIndex) -> Result<(), BackendError> {
-        let node = self.g.node(n);
-        if matches!(
-            node.op,
-            Op::Const | Op::Placeholder | Op::PlaceholderWithDefault
-        ) || node.op.is_identity_like()
-        {
-            return Err(self.err(n, "sources and identities cannot be custom ops"));
-        }
-        let ins = self
-            .g
-            .inputs(n)
-            .into_iter()
-            .map(|v| self.value(v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let out = self.outputs(n)?;
-        let name = node.op.name();
-        let (code, options) = match self.options.flex {
-            Some(encode_node_def) => (
-                format!("Flex{name}"),
-                Flex::Vector(vec![Flex::str(name), Flex::Str(encode_node_def(self.g, n))]),
-            ),
-            None => (name.to_string(), attrs_to_flex(&node.attrs)),
-        };
-        self.plan.operators.push(OpPlan {
-            code: OpCode {
-                builtin: builtin::CUSTOM,
-                custom: Some(code),
-                version: 1,
-            },
-            options: BuiltinOptions::None,
-            inputs: ins,
-            outputs: out,
-            custom_options: Some(flexbuffer::encode(&options)),
-        });
-        Ok(())
-    }
-
     /// An op whose TFLite inputs are the node's inputs, unchanged, and whose outputs are its outputs.
     fn simple(
         &mut self,
@@ -1241,72 +692,4 @@ impl<'g> Lowerer<'g> {
         self.emit(code, options, tensors, out);
         Ok(())
     }
-}
-
-/// A node's attributes as the FlexBuffers map of its custom options. Internal attributes (`_output_shapes`,
-/// `_class` …) are left out. Ints, floats, bools and strings map to their FlexBuffers kinds, lists to
-/// vectors; a dtype is its name as sgc prints it (`f32`, `i32` …), a shape a vector of dims (-1 unknown;
-/// null for an unknown rank), a tensor a blob of its little-endian bytes, a function its name.
-pub fn attrs_to_flex(attrs: &sgc_ir::Attrs) -> Flex {
-    use sgc_ir::Attr;
-    fn shape(s: &Option<Vec<i64>>) -> Flex {
-        match s {
-            Some(d) => Flex::Vector(d.iter().map(|&x| Flex::Int(x)).collect()),
-            None => Flex::Null,
-        }
-    }
-    let entries = attrs
-        .0
-        .iter()
-        .filter(|(k, _)| !k.starts_with('_') && !k.contains('\0'))
-        .map(|(k, a)| {
-            let v = match a {
-                Attr::Int(i) => Flex::Int(*i),
-                Attr::Float(f) => Flex::Float(*f as f64),
-                Attr::Bool(b) => Flex::Bool(*b),
-                Attr::Str(s) | Attr::Func(s) => Flex::str(s),
-                Attr::Type(d) => Flex::str(d.name()),
-                Attr::Shape(s) => shape(s),
-                Attr::Tensor(t) => Flex::Blob(t.bytes().to_vec()),
-                Attr::Ints(v) => Flex::Vector(v.iter().map(|&x| Flex::Int(x)).collect()),
-                Attr::Floats(v) => Flex::Vector(v.iter().map(|&x| Flex::Float(x as f64)).collect()),
-                Attr::Bools(v) => Flex::Vector(v.iter().map(|&x| Flex::Bool(x)).collect()),
-                Attr::Strs(v) => Flex::Vector(v.iter().map(|x| Flex::str(x)).collect()),
-                Attr::Types(v) => Flex::Vector(v.iter().map(|d| Flex::str(d.name())).collect()),
-                Attr::Shapes(v) => Flex::Vector(v.iter().map(shape).collect()),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    Flex::Map(entries)
-}
-
-/// Row-major transposition of raw elements: output axis `i` is input axis `perm[i]`.
-pub fn transpose_bytes(data: &[u8], shape: &[usize], perm: &[usize], elem: usize) -> Vec<u8> {
-    let rank = shape.len();
-    let numel: usize = shape.iter().product();
-    let mut in_strides = vec![1usize; rank];
-    for i in (0..rank.saturating_sub(1)).rev() {
-        in_strides[i] = in_strides[i + 1] * shape[i + 1];
-    }
-    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-    // Stride in the input of each output axis.
-    let strides: Vec<usize> = perm.iter().map(|&p| in_strides[p]).collect();
-    let mut out = Vec::with_capacity(numel * elem);
-    let mut idx = vec![0usize; rank];
-    let mut src = 0usize;
-    for _ in 0..numel {
-        out.extend_from_slice(&data[src * elem..(src + 1) * elem]);
-        // Advance the output index like an odometer, keeping `src` in step.
-        for ax in (0..rank).rev() {
-            idx[ax] += 1;
-            src += strides[ax];
-            if idx[ax] < out_shape[ax] {
-                break;
-            }
-            src -= strides[ax] * out_shape[ax];
-            idx[ax] = 0;
-        }
-    }
-    out
 }

@@ -1,0 +1,280 @@
+//! Convolutions and dense layers (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV, FULLY_CONNECTED) and the
+//! bias adds fused into them.
+
+use std::collections::HashMap;
+
+use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, Op, ValueRef};
+
+use super::tensors::{HWIO_TO_OHWI, HWOI_TO_OHWI, SWAP_2D};
+use super::Lowerer;
+use crate::tflite::schema::{builtin, op_version, BuiltinOptions, Padding};
+use crate::tflite::{BackendError, TensorData, TensorPlan};
+
+/// The adds that lowering writes as the bias input of the convolution or matmul before them.
+pub fn fused_bias_adds(g: &Graph) -> Vec<NodeIndex> {
+    let mut adds: Vec<NodeIndex> = bias_adds(g).into_values().map(|(add, _)| add).collect();
+    adds.sort();
+    adds
+}
+
+/// Adds of a per-channel constant right after a convolution or matmul, which TFLite computes for free as
+/// the op's bias input (when, is [`sgc_ir::fusion`]'s to say). Producer → (add, constant operand).
+pub(super) fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
+    let mut fused = HashMap::new();
+    for add in g.node_indices() {
+        let op = &g.node(add).op;
+        if !matches!(op, Op::Add | Op::AddV2 | Op::BiasAdd) {
+            continue;
+        }
+        let ins = g.inputs(add);
+        let [a, b] = ins[..] else { continue };
+        let orders: &[(ValueRef, ValueRef)] = if *op == Op::BiasAdd {
+            &[(a, b)]
+        } else {
+            &[(a, b), (b, a)]
+        };
+        for &(value, bias) in orders {
+            let producer = value.node;
+            let readers = g.consumers(value).len();
+            let is_output = g.outputs.iter().any(|o| o.value == value);
+            if value.port != 0
+                || fused.contains_key(&producer)
+                || !fusion::readers_allow_fusion(readers, is_output)
+            {
+                continue;
+            }
+            let Some(t) = g.const_value(bias) else {
+                continue;
+            };
+            let (Some(out), Some(sum)) = (
+                g.info(value).static_shape(),
+                g.info(add.into()).static_shape(),
+            ) else {
+                continue;
+            };
+            if fusion::is_bias_operand(&g.node(producer).op, &out, t) && out == sum {
+                fused.insert(producer, (add, bias));
+                break;
+            }
+        }
+    }
+    fused
+}
+
+/// A convolution's attributes as TFLite options take them (see [`Lowerer::conv_attrs`]).
+pub(super) struct TfliteConv {
+    padding: Padding,
+    strides: (i32, i32),
+    dilations: (i32, i32),
+}
+
+impl<'g> Lowerer<'g> {
+    /// `Conv2D` → CONV_2D with the filter transposed from HWIO to OHWI.
+    pub(super) fn lower_conv2d(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        use builtin as b;
+        use BuiltinOptions as O;
+        let conv = self.conv_attrs(n)?;
+        let ins = self.inputs(n, 2..=2)?;
+        let (dtype, fshape) = self.info(ins[1])?;
+        let x = self.value(ins[0])?;
+        let w = self.permuted(n, ins[1], HWIO_TO_OHWI, "ohwi")?;
+        let bias = self.bias_input(n, dtype, fshape[3])?;
+        let ((stride_h, stride_w), (dilation_h, dilation_w)) = (conv.strides, conv.dilations);
+        let options = O::Conv2D {
+            padding: conv.padding,
+            stride_w,
+            stride_h,
+            dilation_w,
+            dilation_h,
+        };
+        let out = self.conv_outputs(n)?;
+        self.emit(b::CONV_2D, options, vec![x, w, bias], out);
+        Ok(())
+    }
+
+    /// `DepthwiseConv2dNative` → DEPTHWISE_CONV_2D with the filter reshaped to [1, H, W, C·M].
+    pub(super) fn lower_depthwise(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        use builtin as b;
+        use BuiltinOptions as O;
+        let conv = self.conv_attrs(n)?;
+        let ins = self.inputs(n, 2..=2)?;
+        let (dtype, f) = self.info(ins[1])?;
+        if f.len() != 4 {
+            return Err(self.err(n, format!("filter shape {f:?} is not [H,W,C,M]")));
+        }
+        let x = self.value(ins[0])?;
+        let w = self.reshaped(n, ins[1], &[1, f[0], f[1], f[2] * f[3]], "1hwc")?;
+        let bias = self.bias_input(n, dtype, f[2] * f[3])?;
+        let ((stride_h, stride_w), (dilation_h, dilation_w)) = (conv.strides, conv.dilations);
+        let options = O::DepthwiseConv2D {
+            padding: conv.padding,
+            stride_w,
+            stride_h,
+            depth_multiplier: f[3] as i32,
+            dilation_w,
+            dilation_h,
+        };
+        let out = self.conv_outputs(n)?;
+        self.emit(b::DEPTHWISE_CONV_2D, options, vec![x, w, bias], out);
+        Ok(())
+    }
+
+    /// `Conv2DBackpropInput` → TRANSPOSE_CONV (its output shape as a constant, filter to OHWI).
+    pub(super) fn lower_transpose_conv(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        use builtin as b;
+        use BuiltinOptions as O;
+        let node = self.g.node(n);
+        let conv = self.conv_attrs(n)?;
+        let ins = self.inputs(n, 3..=3)?;
+        if conv.dilations != (1, 1) {
+            return Err(self.err(n, "TRANSPOSE_CONV has no dilation"));
+        }
+        let (_, out_shape) = self.info(ValueRef::new(n, 0))?;
+        let out_shape = self.shape_i32(n, &out_shape)?;
+        let shape_t = self.i32_const(n, format!("{}/output_shape", node.name), out_shape)?;
+        let w = self.permuted(n, ins[1], HWOI_TO_OHWI, "ohwi")?;
+        let x = self.value(ins[2])?;
+        let (stride_h, stride_w) = conv.strides;
+        let options = O::TransposeConv {
+            padding: conv.padding,
+            stride_w,
+            stride_h,
+        };
+        // The bias input is optional here (and needs version 3): only a fused bias adds it.
+        let (inputs, version) = match self.fused_bias.get(&n).copied() {
+            Some(_) => {
+                let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
+                let bias = self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?;
+                (vec![shape_t, w, x, bias], 3)
+            }
+            None => (vec![shape_t, w, x], op_version(b::TRANSPOSE_CONV)),
+        };
+        let out = self.conv_outputs(n)?;
+        self.emit_version(b::TRANSPOSE_CONV, version, options, inputs, out);
+        Ok(())
+    }
+
+    /// `MatMul` → FULLY_CONNECTED (weights [out, in]; a transposed `a` gets a TRANSPOSE first).
+    pub(super) fn lower_matmul(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        use builtin as b;
+        use BuiltinOptions as O;
+        let node = self.g.node(n);
+        let ins = self.inputs(n, 2..=2)?;
+        let attrs = &node.attrs;
+        let a = if attrs.bool("transpose_a").unwrap_or(false) {
+            self.permuted(n, ins[0], SWAP_2D, "transposed")?
+        } else {
+            self.value(ins[0])?
+        };
+        // FULLY_CONNECTED wants weights [out, in], i.e. TensorFlow's b transposed.
+        let w = if attrs.bool("transpose_b").unwrap_or(false) {
+            self.value(ins[1])?
+        } else {
+            self.permuted(n, ins[1], SWAP_2D, "transposed")?
+        };
+        let bias = match self.fused_bias.get(&n).copied() {
+            Some(_) => {
+                let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
+                self.bias_input(n, dtype, *shape.last().unwrap_or(&1))?
+            }
+            None => -1,
+        };
+        let out = self.conv_outputs(n)?;
+        self.emit(
+            b::FULLY_CONNECTED,
+            O::FullyConnected {
+                keep_num_dims: false,
+            },
+            vec![a, w, bias],
+            out,
+        );
+        Ok(())
+    }
+    pub(super) fn is_fused_bias_add(&self, n: NodeIndex) -> bool {
+        self.fused_into(n).is_some()
+    }
+
+    /// The conv or matmul a bias add is fused into.
+    pub(super) fn fused_into(&self, n: NodeIndex) -> Option<NodeIndex> {
+        self.fused_bias
+            .iter()
+            .find_map(|(&producer, &(add, _))| (add == n).then_some(producer))
+    }
+
+    /// The bias input of a conv or matmul: the constant of a bias add fused into it, else zeros (or
+    /// none, -1, where the op allows that).
+    pub(super) fn bias_input(
+        &mut self,
+        n: NodeIndex,
+        dtype: DType,
+        len: usize,
+    ) -> Result<i32, BackendError> {
+        match self.fused_bias.get(&n).copied() {
+            Some((_, bias)) => self.reshaped(n, bias, &[len], "bias"),
+            None => self.zeros(n, dtype, len),
+        }
+    }
+
+    /// The output tensors of a conv or matmul: those of the bias add fused into it, if any.
+    pub(super) fn conv_outputs(&mut self, n: NodeIndex) -> Result<Vec<i32>, BackendError> {
+        match self.fused_bias.get(&n).copied() {
+            Some((add, _)) => {
+                let out = self.outputs(add)?;
+                self.tensors.insert(ValueRef::new(n, 0), out[0]);
+                Ok(out)
+            }
+            None => self.outputs(n),
+        }
+    }
+
+    /// A zero vector (the bias TFLite's convs take).
+    pub(super) fn zeros(
+        &mut self,
+        n: NodeIndex,
+        dtype: DType,
+        len: usize,
+    ) -> Result<i32, BackendError> {
+        if let Some(&t) = self.zeros.get(&(dtype, len)) {
+            return Ok(t);
+        }
+        let size = dtype
+            .size()
+            .ok_or_else(|| self.err(n, format!("no zero bias of {dtype}")))?;
+        let t = self.add_tensor(TensorPlan {
+            name: format!("sgc/zero_bias_{}_{len}", dtype.name()),
+            dtype,
+            shape: vec![len as i32],
+            data: Some(TensorData::Owned(vec![0; size * len])),
+        });
+        self.zeros.insert((dtype, len), t);
+        Ok(t)
+    }
+
+    /// A convolution's attributes in TFLite's terms: NHWC only, SAME or VALID padding, and strides and
+    /// dilations as int32 `(h, w)` pairs.
+    pub(super) fn conv_attrs(&self, n: NodeIndex) -> Result<TfliteConv, BackendError> {
+        self.check_nhwc(n)?;
+        let ca = ConvAttrs::parse(&self.g.node(n).attrs).map_err(|e| self.err(n, e))?;
+        let padding = match ca.padding {
+            ConvPadding::Same => Padding::Same,
+            ConvPadding::Valid => Padding::Valid,
+            ConvPadding::Explicit(p) => {
+                return Err(self.err(
+                    n,
+                    format!("explicit padding {p:?} is not supported (SAME or VALID)"),
+                ))
+            }
+        };
+        let pair = |h: usize, w: usize, what: &str| -> Result<(i32, i32), BackendError> {
+            match (i32::try_from(h), i32::try_from(w)) {
+                (Ok(h), Ok(w)) => Ok((h, w)),
+                _ => Err(self.err(n, format!("{what} ({h}, {w}) do not fit in int32"))),
+            }
+        };
+        Ok(TfliteConv {
+            padding,
+            strides: pair(ca.sh, ca.sw, "strides")?,
+            dilations: pair(ca.dh, ca.dw, "dilations")?,
+        })
+    }
+}
