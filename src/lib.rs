@@ -122,13 +122,65 @@ Exit codes:
   3  unsupported op: an op with no TFLite lowering that is not made custom
      (`sgc report --fail-on` also exits 3 when an op has the named fate)";
 
+/// A GraphDef in memory, in one of its two encodings.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    /// Binary protobuf; constants point into these bytes (no copy).
+    Pb(bytes::Bytes),
+    /// Text format.
+    Pbtxt(&'a str),
+}
+
 /// Loads `input`, runs the pipeline and writes TFLite bytes (in memory).
 pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     let file = input.display().to_string();
     let start = Instant::now();
-    let mut graph = sgc_frontends::load(input)?;
-    let import = start.elapsed();
+    let graph = sgc_frontends::load(input)?;
+    lower_graph(graph, file, start.elapsed(), options)
+}
 
+/// [`lower`] for a graph already in memory (errors name it `<bytes>` or `<text>`).
+pub fn lower_bytes(input: Input<'_>, options: &LowerOptions) -> Result<Lowered, Error> {
+    let start = Instant::now();
+    let (file, graph) = match input {
+        Input::Pb(bytes) => (
+            sgc_frontends::BYTES_ORIGIN,
+            sgc_frontends::graph_from_pb(bytes)?,
+        ),
+        Input::Pbtxt(text) => (
+            sgc_frontends::TEXT_ORIGIN,
+            sgc_frontends::graph_from_pbtxt(text)?,
+        ),
+    };
+    lower_graph(graph, file.to_string(), start.elapsed(), options)
+}
+
+/// The whole lowering on arbitrary bytes, for the `lower` fuzz target and `tests/fuzz_smoke.rs`: the
+/// first byte picks the encoding (odd: text), the rest is the graph. Errors are expected; a panic or a
+/// hang is a bug.
+#[doc(hidden)]
+pub fn fuzz_lower(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let input = if mode & 1 == 1 {
+        match std::str::from_utf8(rest) {
+            Ok(text) => Input::Pbtxt(text),
+            Err(_) => return,
+        }
+    } else {
+        Input::Pb(bytes::Bytes::copy_from_slice(rest))
+    };
+    let _ = lower_bytes(input, &LowerOptions::default());
+}
+
+/// The pipeline and the backend on an imported graph; `file` names it in errors.
+fn lower_graph(
+    mut graph: Graph,
+    file: String,
+    import: Duration,
+    options: &LowerOptions,
+) -> Result<Lowered, Error> {
     let mut notes = select_io(&mut graph, &options.io).map_err(|error| Error::Graph {
         file: file.clone(),
         error,

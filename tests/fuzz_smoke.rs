@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sgc_ir::testing::Rng;
-use sgc_passes::io::{select_io, IoSpec};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,30 +26,9 @@ fn pbtxt(data: &[u8]) {
     }
 }
 
-/// The whole lowering (the `lower` fuzz target): the first byte picks the frontend (odd: text).
+/// The whole lowering (the `lower` fuzz target): the driver's own entry point.
 fn lower(data: &[u8]) {
-    let Some((&mode, rest)) = data.split_first() else {
-        return;
-    };
-    let graph = if mode & 1 == 1 {
-        match std::str::from_utf8(rest) {
-            Ok(text) => sgc_frontends::graph_from_pbtxt(text),
-            Err(_) => return,
-        }
-    } else {
-        sgc_frontends::graph_from_pb(bytes::Bytes::copy_from_slice(rest))
-    };
-    let Ok(mut graph) = graph else { return };
-    if select_io(&mut graph, &IoSpec::default()).is_err() {
-        return;
-    }
-    if sgc_passes::lower_pipeline()
-        .run(&mut graph, |_, _| {})
-        .is_err()
-    {
-        return;
-    }
-    let _ = sgc_backends::write_tflite(&graph);
+    sgc::fuzz_lower(data);
 }
 
 type Target = (&'static str, fn(&[u8]));
