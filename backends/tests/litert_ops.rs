@@ -118,12 +118,23 @@ fn one_op(
         };
         g.connect(v.into(), n, slot);
     }
+    let values: Vec<ValueRef> = (0..outs.len()).map(|port| ValueRef::new(n, port)).collect();
+    finish(name, g, feeds, &values)
+}
+
+/// A case of graph `g` whose outputs `out0`, `out1` … are `values`.
+fn finish(
+    name: &str,
+    mut g: Graph,
+    feeds: Vec<(String, Vec<usize>, Vec<f32>)>,
+    values: &[ValueRef],
+) -> Case {
     let mut outputs = Vec::new();
-    for port in 0..outs.len() {
+    for (port, &value) in values.iter().enumerate() {
         let oname = format!("out{port}");
         g.outputs.push(Output {
             name: oname.clone(),
-            value: sgc_ir::ValueRef::new(n, port),
+            value,
         });
         outputs.push(oname);
     }
@@ -140,31 +151,14 @@ fn one_op(
 
 /// A case from a built graph: its inputs are fed [`data`] (seeded by slot), `outs` are its outputs.
 fn graph_case(name: &str, b: Builder, outs: &[ValueRef]) -> Case {
-    let mut g = b.g;
+    let g = b.g;
     let mut feeds = Vec::new();
     for (slot, &x) in g.inputs.iter().enumerate() {
         let shape = g.info(x.into()).static_shape().expect("static input");
         let numel = shape.iter().product();
         feeds.push((g.node(x).name.clone(), shape, data(numel, slot as u64 + 1)));
     }
-    let mut outputs = Vec::new();
-    for (port, &v) in outs.iter().enumerate() {
-        let oname = format!("out{port}");
-        g.outputs.push(Output {
-            name: oname.clone(),
-            value: v,
-        });
-        outputs.push(oname);
-    }
-    Case {
-        name: name.to_string(),
-        graph: g,
-        feeds,
-        outputs,
-        tf: None,
-        expect: None,
-        tol: 1e-4,
-    }
+    finish(name, g, feeds, outs)
 }
 
 impl Case {
