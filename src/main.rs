@@ -295,8 +295,10 @@ fn run(command: Command) -> Result<(), Error> {
             let pipeline = sgc_passes::lower_pipeline().names();
             println!("default pipeline: {}", pipeline.join(" → "));
             println!();
-            for pass in sgc_passes::manager::all_passes() {
-                println!("{:<20} {}", pass.name(), pass.description());
+            let passes = sgc_passes::manager::all_passes();
+            let width = passes.iter().map(|p| p.name().len()).max().unwrap_or(0);
+            for pass in passes {
+                println!("{:<width$}  {}", pass.name(), pass.description());
             }
             Ok(())
         }

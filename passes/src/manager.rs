@@ -24,7 +24,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(stylegan::parts::Truncation::default()),
         Box::new(stylegan::parts::SelectPart::default()),
         Box::new(stylegan::prune::PruneResolution::default()),
-        Box::new(stylegan::parts::ImageOutput::default()),
+        Box::new(stylegan::parts::AttachImageOutput::default()),
         Box::new(egraph::EGraphRewrite::default()),
         Box::new(expand::ExpandLeakyRelu),
     ]

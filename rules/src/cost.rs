@@ -3,7 +3,7 @@
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
 //! input); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
-//! kernel worth an extra cheap op (see [`crate::fused_upscale`]); a TRANSPOSE moves every element
+//! kernel worth an extra cheap op (see [`crate::stylegan::fused_upscale`]); a TRANSPOSE moves every element
 //! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and
 //! inputs are free. Fewer, fused ops (one LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays
 //! the overhead. An op TFLite has no builtin for (one the IR does not know, written as a custom op)
@@ -64,11 +64,11 @@ fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
 }
 
 /// Whether `node` is an add that the backend writes as the bias input of the convolution or matmul
-/// before it, and so costs no operator ([`crate::idioms::is_fusable_bias`]).
+/// before it, and so costs no operator ([`crate::stylegan::idioms::is_fusable_bias`]).
 pub fn is_free_bias_add(egraph: &EGraph, node: &TfNode) -> bool {
     match (node.op(), node.children()) {
         (Some(Op::Add | Op::AddV2 | Op::BiasAdd), [x, b]) => {
-            crate::idioms::is_fusable_bias(egraph, *x, *b)
+            crate::stylegan::idioms::is_fusable_bias(egraph, *x, *b)
         }
         _ => false,
     }

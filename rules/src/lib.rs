@@ -7,17 +7,16 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! [`idioms`], [`fused_upscale`], [`norm`]. [`all_rules`] is what the `egraph` pass runs.
+//! and the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
+//! [`stylegan::norm`]). [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
 pub mod convert;
 pub mod cost;
-pub mod fused_upscale;
-pub mod idioms;
 pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
-pub mod norm;
+pub mod stylegan;
 #[cfg(test)]
 mod testing;
 mod util;
@@ -34,8 +33,8 @@ pub type Rewrite = egg::Rewrite<TfNode, TfAnalysis>;
 pub fn all_rules() -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
-    rules.extend(idioms::rules());
-    rules.extend(fused_upscale::rules());
-    rules.extend(norm::rules());
+    rules.extend(stylegan::idioms::rules());
+    rules.extend(stylegan::fused_upscale::rules());
+    rules.extend(stylegan::norm::rules());
     rules
 }

@@ -7,7 +7,7 @@
 //! The passes are configured by [`StyleganOptions`] (the `sgc lower` flags) and [`configure`] inserts them
 //! into a pipeline: [`prune::SetLod`] and [`parts::Truncation`] right after `freeze-fixes` (before anything
 //! folds the `lod` comparisons or the truncation `Select`), and [`parts::SelectPart`],
-//! [`prune::PruneResolution`] and [`parts::ImageOutput`] once control flow is resolved and shapes are known
+//! [`prune::PruneResolution`] and [`parts::AttachImageOutput`] once control flow is resolved and shapes are known
 //! (before `nchw-to-nhwc`), followed by `dce` and `fold`.
 //!
 //! What each part is (N is the batch, Z the latent size, D the dlatent size, L = 2·log2(R) − 2 dlatent rows
@@ -166,7 +166,7 @@ pub fn configure(manager: &mut PassManager, options: &StyleganOptions) -> Result
         }));
     }
     if let Some(kind) = options.image_output {
-        late.push(Box::new(parts::ImageOutput { kind: Some(kind) }));
+        late.push(Box::new(parts::AttachImageOutput { kind: Some(kind) }));
     }
     if !late.is_empty() {
         late.push(Box::new(dce::DeadCode));

@@ -7,7 +7,7 @@
 //! - [`SelectPart`]: cuts the generator at the synthesis network's dlatents (see the table in
 //!   [`super`]): `synthesis` feeds them from a new `dlatents_in` placeholder, `mapping` makes them the
 //!   output `dlatents_out`, `full` keeps both networks.
-//! - [`ImageOutput`]: replaces whatever follows the image (or nothing) by the requested conversion.
+//! - [`AttachImageOutput`]: replaces whatever follows the image (or nothing) by the requested conversion.
 
 use sgc_ir::{
     Attr, DType, Graph, IrError, Node, NodeIndex, Op, Output, Tensor, ValueInfo, ValueRef,
@@ -282,13 +282,13 @@ fn slice_rows(graph: &mut Graph, v: ValueRef, rows: usize) -> ValueRef {
 }
 
 #[derive(Default)]
-pub struct ImageOutput {
+pub struct AttachImageOutput {
     pub kind: Option<Kind>,
 }
 
-impl Pass for ImageOutput {
+impl Pass for AttachImageOutput {
     fn name(&self) -> &'static str {
-        "image-output"
+        "stylegan-image-output"
     }
 
     fn description(&self) -> &'static str {
@@ -565,7 +565,7 @@ mod tests {
         let mut g = generator();
         Fold.run(&mut g).unwrap();
         let float = run(&g, z(), g.outputs[0].value);
-        ImageOutput {
+        AttachImageOutput {
             kind: Some(Kind::Uint8Nhwc),
         }
         .run(&mut g)
@@ -587,7 +587,7 @@ mod tests {
             }
         }
         // Replacing the uint8 tail by float NCHW finds the image behind it again.
-        ImageOutput {
+        AttachImageOutput {
             kind: Some(Kind::FloatNchw),
         }
         .run(&mut g)

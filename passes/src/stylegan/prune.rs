@@ -111,7 +111,7 @@ pub struct PruneResolution {
 
 impl Pass for PruneResolution {
     fn name(&self) -> &'static str {
-        "prune-resolution"
+        "stylegan-resolution"
     }
 
     fn description(&self) -> &'static str {
