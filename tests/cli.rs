@@ -1,15 +1,12 @@
 //! The command line on bad input: one clear line naming the file or node and the reason, a non-zero exit,
 //! no panic, and no output file (not even a partial one).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn sgc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sgc"))
-        .args(args)
-        .output()
-        .expect("sgc runs")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{sgc, sgc_lower};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -24,14 +21,7 @@ fn expect_failure(input: &Path, extra: &[&str], expected: &[&str]) {
 fn expect_failure_code(input: &Path, extra: &[&str], expected: &[&str], code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.tflite");
-    let mut args = vec![
-        "lower",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = sgc(&args);
+    let o = sgc_lower(input, &out, extra);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(code), "exit code; stderr: {err}");
     assert!(!err.contains("panicked"), "panic: {err}");

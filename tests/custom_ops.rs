@@ -3,17 +3,13 @@
 //! CUSTOM operators (or Flex ones), `sgc stubs` writes kernels for them that g++ compiles and that
 //! prepare the recorded shapes, and LiteRT reads the model and asks for exactly those custom ops.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{python, sgc, sgc_lower};
 use sgc_backends::read_model;
-
-fn sgc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sgc"))
-        .args(args)
-        .output()
-        .expect("sgc runs")
-}
 
 fn fixture() -> PathBuf {
     PathBuf::from(concat!(
@@ -23,15 +19,7 @@ fn fixture() -> PathBuf {
 }
 
 fn lower(out: &Path, extra: &[&str]) -> Vec<u8> {
-    let input = fixture();
-    let mut args = vec![
-        "lower",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = sgc(&args);
+    let o = sgc_lower(&fixture(), out, extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     std::fs::read(out).unwrap()
 }
@@ -53,24 +41,6 @@ fn ops(model: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
 
 fn names(model: &[u8]) -> Vec<String> {
     ops(model).into_iter().map(|(n, _)| n).collect()
-}
-
-/// The Python of the test suite, with ai_edge_litert (`SGC_PYTHON`, else the repository's .venv).
-fn python() -> PathBuf {
-    let p = std::env::var_os("SGC_PYTHON").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python")),
-        PathBuf::from,
-    );
-    let ok = Command::new(&p)
-        .args(["-c", "import ai_edge_litert.interpreter, flatbuffers"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "no Python with ai_edge_litert at {}: run the tests through tools/test.sh",
-        p.display()
-    );
-    p
 }
 
 fn py(script: &str, args: &[&Path]) -> String {

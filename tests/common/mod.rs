@@ -95,6 +95,26 @@ impl Fixture {
     }
 }
 
+/// Runs the `sgc` binary of this build.
+pub fn sgc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sgc"))
+        .args(args)
+        .output()
+        .expect("sgc runs")
+}
+
+/// `sgc lower INPUT -o OUT EXTRA…`.
+pub fn sgc_lower(input: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "lower",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    sgc(&args)
+}
+
 /// The Python that has `ai-edge-litert`: `$SGC_PYTHON`, else the repo's `.venv` made by `tools/test.sh`.
 pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("SGC_PYTHON") {
