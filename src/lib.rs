@@ -171,7 +171,22 @@ pub fn fuzz_lower(data: &[u8]) {
     } else {
         Input::Pb(bytes::Bytes::copy_from_slice(rest))
     };
-    let _ = lower_bytes(input, &LowerOptions::default());
+    let options = LowerOptions {
+        verify_each: true,
+        ..Default::default()
+    };
+    // Any error is fine except a pass leaving the IR inconsistent: that is a bug like a panic.
+    if let Err(Error::Pass {
+        error:
+            e @ sgc_passes::PassError {
+                error: sgc_ir::IrError::Invalid { .. },
+                ..
+            },
+        ..
+    }) = lower_bytes(input, &options)
+    {
+        panic!("{e}");
+    }
 }
 
 /// The pipeline and the backend on an imported graph; `file` names it in errors.
@@ -186,6 +201,16 @@ fn lower_graph(
         error,
     })?;
     let manager = pass_manager(options)?;
+    if let Some(bad) = options
+        .dump_after
+        .iter()
+        .find(|p| *p != "all" && !manager.names().contains(&p.as_str()))
+    {
+        return Err(Error::Usage(format!(
+            "--dump-after {bad}: no pass of that name in this pipeline ({})",
+            manager.names().join(", ")
+        )));
+    }
 
     let start = Instant::now();
     let mut dump_error = None;

@@ -151,6 +151,20 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = sgc(&["lower"]);
     assert_eq!(o.status.code(), Some(2));
+    // A pass name that is not in the pipeline (a typo, an old name) is an error, not an empty dump.
+    let dir = tempfile::tempdir().unwrap();
+    let o = sgc_lower(
+        &example(),
+        &dir.path().join("x.tflite"),
+        &[
+            "--dump-after",
+            "prune-resolution",
+            "--dump-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--dump-after prune-resolution: no pass of that name"));
 }
 
 #[test]

@@ -36,6 +36,8 @@ fn check(name: &str) {
     //    itself an oracle only if it agrees with TensorFlow.
     let mut imported = sgc_frontends::load(&f.graph()).expect("fixture imports");
     select_io(&mut imported, &f.io_spec()).expect("fixture io");
+    // Graph::verify runs after every pass only from a valid graph on: the imported fixture must be one.
+    imported.verify().expect("the imported fixture verifies");
     for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
         assert_close(
             &format!("{name} {out}: interpreter, imported graph"),

@@ -187,6 +187,10 @@ fn check_case(path: &Path, header: &Header) -> Result<(), String> {
         input_shapes: header.inputs.clone(),
     };
     select_io(&mut graph, &spec).map_err(|e| e.to_string())?;
+    // The pass manager verifies the IR after each pass only from a valid graph on: the case must be one.
+    graph
+        .verify()
+        .map_err(|e| format!("the imported graph does not verify: {e}"))?;
     let before = graph.clone();
     let manager = PassManager::from_names(&header.passes)?;
     manager

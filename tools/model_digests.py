@@ -28,6 +28,8 @@ FIXTURE_DIRS = ["tests/fixtures", "tests/fixtures-random", "tests/fixtures-custo
 # (variant name, extra arguments, fixtures it applies to: a name prefix, or None for all)
 VARIANTS = [
     ("default", [], None),
+    # Graph::verify after every pass (the release binary skips it otherwise): same bytes as default.
+    ("verify-each", ["--verify-each"], None),
     ("no-leaky-relu", ["--no-leaky-relu"], None),
     ("no-egraph", ["--passes", "freeze-fixes,dce,fold,fold-switch-merge,drop-control-edges,"
                    "remove-identity,dce,fold,nchw-to-nhwc,fold,dce"], None),

@@ -4,7 +4,8 @@
 //!   The `device` field is dropped.
 //! - Inputs are `"name"` (port 0), `"name:port"` or `"^name"` (a control edge); data inputs take slots in
 //!   the order they are listed. Nodes may refer to nodes defined later in the file.
-//! - A node gets as many outputs as its highest used port + 1, at least one, and at least the known output
+//! - A node gets as many outputs as its highest used port + 1, at least one (none for `NoOp` and
+//!   `AssignVariableOp`, which have no outputs), and at least the known output
 //!   count of its op (`Switch`/`Merge` 2, `Split` `num_split`, `Unpack` `num`, `IdentityN` one per input …)
 //!   and the length of its `_output_shapes` attribute.
 //! - Output infos are filled where the file states them: `Const` from its tensor, `Placeholder` (and
@@ -199,7 +200,9 @@ fn convert_node(
         Some(Attr::Shapes(s)) => s,
         _ => &[],
     };
-    let count = 1
+    // NoOp and AssignVariableOp have no outputs (only control edges leave them); other ops at least one.
+    let least = usize::from(!matches!(op, Op::NoOp | Op::AssignVariableOp));
+    let count = least
         .max(max_port.map_or(0, |p| p + 1))
         .max(known.unwrap_or(0))
         .max(output_shapes.len());

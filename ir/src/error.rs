@@ -16,7 +16,7 @@ pub enum IrError {
     )]
     UnknownOp { node: String, op: String },
     /// A pass left the graph inconsistent ([`crate::Graph::verify`]): a bug in sgc, not in the input.
-    #[error("the IR is inconsistent at node '{node}': {reason}")]
+    #[error("the IR is inconsistent at node '{node}' (a bug in sgc, please report it): {reason}")]
     Invalid { node: String, reason: String },
     /// The graph has a cycle through the named node.
     #[error("graph has a cycle through node '{node}'")]

@@ -19,6 +19,16 @@ pub fn is_bias_operand(producer: &Op, value: &[usize], bias: &Tensor) -> bool {
         && bias.shape().iter().rev().skip(1).all(|&d| d == 1)
 }
 
+/// The `(value, bias)` operand slots an add of `op` may fuse with: `BiasAdd`'s bias is its second
+/// operand; `Add` and `AddV2` commute, so either operand may be the bias. Empty for other ops.
+pub fn bias_add_operands(op: &Op) -> &'static [(usize, usize)] {
+    match op {
+        Op::BiasAdd => &[(0, 1)],
+        Op::Add | Op::AddV2 => &[(0, 1), (1, 0)],
+        _ => &[],
+    }
+}
+
 /// The condition on the graph around the add: the producer's value is read by the add alone and is no
 /// graph output (fusing changes the producer's own value, which other readers would see). The e-graph
 /// cost model cannot know this before it has chosen the graph, so it assumes it; the backend checks it

@@ -193,10 +193,21 @@ impl Op {
         matches!(self, random_ops!())
     }
 
+    /// Whether constant folding may evaluate the op: not random ones, not TF1 control flow (whose dead
+    /// outputs only `interp::run` can express), not ops sgc does not know.
+    pub fn is_foldable(&self) -> bool {
+        !(self.is_random() || matches!(self, Op::Switch | Op::RefSwitch | Op::Merge | Op::Other(_)))
+    }
+
     /// Ops with side effects on variables or that only exist for training.
     pub fn is_stateful(&self) -> bool {
         matches!(self, variable_ops!())
     }
+}
+
+/// A `LeakyRelu`'s `alpha`: its attribute, else TensorFlow's default 0.2.
+pub fn leaky_relu_alpha(attrs: &crate::Attrs) -> f32 {
+    attrs.float("alpha").unwrap_or(0.2)
 }
 
 impl fmt::Display for Op {

@@ -69,6 +69,30 @@ pub fn fnv1a(bytes: impl IntoIterator<Item = u8>, start: Option<u64>) -> u64 {
         })
 }
 
+/// The Python of the test suite that can `import` each of `modules` (comma-separated): `SGC_PYTHON`,
+/// else the repository's `.venv` (both made by `tools/test.sh` from `tools/requirements-test.txt`).
+/// Panics, failing the test, when there is none: the oracles must run, never be skipped.
+pub fn python(modules: &str) -> std::path::PathBuf {
+    let (p, from) = match std::env::var_os("SGC_PYTHON") {
+        Some(p) => (std::path::PathBuf::from(p), "SGC_PYTHON"),
+        None => (
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+            "SGC_PYTHON not set; the repository's .venv",
+        ),
+    };
+    let ok = std::process::Command::new(&p)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "no Python that imports {modules} at {} ({from}): run the tests through tools/test.sh, which \
+         creates .venv from tools/requirements-test.txt and exports SGC_PYTHON",
+        p.display()
+    );
+    p
+}
+
 /// A graph under construction, with every node's types inferred as it is added.
 #[derive(Default)]
 pub struct Builder {

@@ -17,7 +17,8 @@ impl Graph {
     /// - the graph's inputs are placeholders of the graph, its outputs existing values;
     /// - every node's stored output infos agree with shape inference run again on its inputs' stored
     ///   infos and constant values: the same number of outputs, and no dtype, rank or dimension that
-    ///   both know and that differs (an unknown on either side is not a contradiction).
+    ///   both know and that differs (an unknown on either side is not a contradiction). A graph input's
+    ///   stored type is taken as given: it is the input's definition, chosen by `select_io`.
     ///
     /// The error names the first node found wrong and why.
     pub fn verify(&self) -> Result<()> {
@@ -86,6 +87,10 @@ impl Graph {
                     &node.name,
                     format!("input slot {missing} is empty but a later one is fed"),
                 );
+            }
+            // A graph input's stored type is its definition (`select_io` chose it), not derived.
+            if self.inputs.contains(&n) {
+                continue;
             }
             let inputs = self.inputs(n);
             let infos: Vec<ValueInfo> = inputs.iter().map(|&v| self.info(v).clone()).collect();

@@ -25,7 +25,7 @@ impl Pass for ExpandLeakyRelu {
             .collect();
         for &n in &nodes {
             let name = graph.node(n).name.clone();
-            let alpha = graph.node(n).attrs.float("alpha").unwrap_or(0.2);
+            let alpha = sgc_ir::op::leaky_relu_alpha(&graph.node(n).attrs);
             let info = graph.node(n).outputs[0].clone();
             let [x] = graph.inputs(n)[..] else {
                 return Err(IrError::node(&name, "LeakyRelu needs one input"));

@@ -82,7 +82,7 @@ fn evaluate(
     inputs: &[ValueRef],
 ) -> Result<Option<Vec<Tensor>>, IrError> {
     let node = graph.node(n);
-    if node.op.is_random() || matches!(node.op, Op::Switch | Op::Merge | Op::Other(_)) {
+    if !node.op.is_foldable() {
         return Ok(None);
     }
     if node.op == Op::Shape {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use egg::{DidMerge, Id};
-use sgc_ir::{interp, shape, Attrs, Node, Op, Tensor, ValueInfo};
+use sgc_ir::{interp, shape, Attrs, Node, Tensor, ValueInfo};
 
 use crate::lang::{AttrsId, TfNode};
 use crate::EGraph;
@@ -176,7 +176,7 @@ impl egg::Analysis<TfNode> for TfAnalysis {
 
 /// The value of an op whose inputs are all constants, when folding it is allowed and cheap.
 fn fold(node: &Node, consts: &[Option<&Tensor>], outputs: &[ValueInfo]) -> Option<Tensor> {
-    if node.op.is_random() || matches!(node.op, Op::Switch | Op::Merge | Op::Other(_)) {
+    if !node.op.is_foldable() {
         return None;
     }
     if outputs.len() != 1 {

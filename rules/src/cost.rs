@@ -57,21 +57,23 @@ fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
     }
     match op {
         Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
-        Op::Identity | Op::StopGradient | Op::Snapshot => 0.5,
+        sgc_ir::identity_like_ops!() => 0.5,
         Op::Transpose => OP_OVERHEAD + 2.0 * elements,
         _ => OP_OVERHEAD + (elements + multiply_adds(egraph, op, node.children(), elements)) / 4.0,
     }
 }
 
 /// Whether `node` is an add that the backend writes as the bias input of the convolution or matmul
-/// before it, and so costs no operator ([`crate::stylegan::idioms::is_fusable_bias`]).
+/// before it, and so costs no operator ([`crate::util::is_fusable_bias`], in either operand order
+/// that [`sgc_ir::fusion::bias_add_operands`] allows, as the backend tries them).
 pub fn is_free_bias_add(egraph: &EGraph, node: &TfNode) -> bool {
-    match (node.op(), node.children()) {
-        (Some(Op::Add | Op::AddV2 | Op::BiasAdd), [x, b]) => {
-            crate::stylegan::idioms::is_fusable_bias(egraph, *x, *b)
-        }
-        _ => false,
-    }
+    let (Some(op), args) = (node.op(), node.children()) else {
+        return false;
+    };
+    args.len() == 2
+        && sgc_ir::fusion::bias_add_operands(op)
+            .iter()
+            .any(|&(v, b)| crate::util::is_fusable_bias(egraph, args[v], args[b]))
 }
 
 /// Multiply-adds of a convolution or matmul writing `out` elements (0 for other ops or unknown shapes).

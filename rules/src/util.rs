@@ -172,3 +172,17 @@ pub fn rule(
     let pattern: egg::Pattern<TfNode> = pattern.parse().expect("rule patterns parse");
     egg::Rewrite::new(name.into(), pattern, FnApplier(Box::new(apply))).expect("rule is valid")
 }
+
+/// Whether constant `b` added to `class`'s value would be the bias input of a convolution or matmul in
+/// `class` ([`sgc_ir::fusion::is_bias_operand`]; the readers of the value are not known before
+/// extraction, see [`sgc_ir::fusion::readers_allow_fusion`]).
+pub fn is_fusable_bias(egraph: &EGraph, class: Id, b: Id) -> bool {
+    let (Some(t), Some(out)) = (egraph[b].data.value.as_ref(), shape(egraph, class)) else {
+        return false;
+    };
+    egraph[class]
+        .nodes
+        .iter()
+        .filter_map(|node| node.op())
+        .any(|op| sgc_ir::fusion::is_bias_operand(op, &out, t))
+}

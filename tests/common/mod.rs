@@ -117,15 +117,7 @@ pub fn sgc_lower(input: &Path, out: &Path, extra: &[&str]) -> std::process::Outp
 
 /// The Python that has `ai-edge-litert`: `$SGC_PYTHON`, else the repo's `.venv` made by `tools/test.sh`.
 pub fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SGC_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = repo_root().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with ai-edge-litert: run tools/test.sh (it creates .venv) or set SGC_PYTHON"
-    );
-    venv
+    sgc_ir::testing::python("ai_edge_litert.interpreter, numpy, flatbuffers")
 }
 
 /// Runs `model` in the LiteRT interpreter on named inputs; returns its outputs in signature order and

@@ -11,23 +11,9 @@ use super::reader::read_model;
 use super::schema::builtin;
 use super::{write_tflite, write_tflite_with, BackendError, BackendOptions};
 
-/// The Python of the test suite (`SGC_PYTHON`, else the repository's `.venv`), with `flatbuffers`.
+/// The Python of the test suite, with `flatbuffers`.
 fn python() -> PathBuf {
-    let p = std::env::var_os("SGC_PYTHON").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python")),
-        PathBuf::from,
-    );
-    let ok = Command::new(&p)
-        .args(["-c", "import flatbuffers.flexbuffers"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "no Python with the flatbuffers package at {}: run the tests through tools/test.sh, which \
-         creates .venv and exports SGC_PYTHON",
-        p.display()
-    );
-    p
+    sgc_ir::testing::python("flatbuffers.flexbuffers")
 }
 
 /// Decodes FlexBuffers with the reference decoder; strings print as their bytes.
@@ -237,4 +223,35 @@ fn known_ops_without_a_lowering_are_not_made_custom() {
     };
     let e = write_tflite_with(&one_op(Op::Relu, &[]), &forced).unwrap_err();
     assert!(e.to_string().contains("cannot be custom ops"), "{e}");
+}
+
+#[test]
+fn a_conv_forced_custom_keeps_its_bias_add_as_an_add() {
+    let mut b = sgc_ir::testing::Builder::new();
+    let x = b.input("x", &[1, 4, 4, 2]);
+    let w = b.constant("w", sgc_ir::testing::random_tensor(&[1, 1, 2, 3], 1));
+    let attrs = [
+        ("padding", Attr::Str("VALID".into())),
+        ("strides", Attr::Ints(vec![1, 1, 1, 1])),
+    ];
+    let conv = b.op("conv", Op::Conv2D, &[x, w], &attrs);
+    let bias = b.constant("bias", Tensor::filled(vec![3], 0.5f32));
+    let y = b.op("y", Op::AddV2, &[conv, bias], &[]);
+    let g = b.output(y);
+    let fused = write_tflite(&g).unwrap();
+    let options = BackendOptions {
+        custom_ops: vec!["Conv2D".into()],
+        ..Default::default()
+    };
+    let model = write_tflite_with(&g, &options).expect("a custom conv with a bias add lowers");
+    let codes = |bytes: &[u8]| -> Vec<String> {
+        let m = read_model(bytes).unwrap();
+        m.subgraphs[0]
+            .operators
+            .iter()
+            .map(|o| m.operator_codes[o.opcode_index as usize].name())
+            .collect()
+    };
+    assert_eq!(codes(&fused), vec!["CONV_2D"]);
+    assert_eq!(codes(&model), vec!["CUSTOM:Conv2D", "ADD"]);
 }

@@ -644,27 +644,18 @@ mod tests {
         if let Some(d) = std::env::var_os("SGC_TFLITE_SCHEMA_PY") {
             return d.into();
         }
-        let python = std::env::var_os("SGC_PYTHON").map_or_else(
-            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
-            std::path::PathBuf::from,
-        );
+        let python = sgc_ir::testing::python("tflite");
         let out = std::process::Command::new(&python)
             .args([
                 "-c",
                 "import os, tflite; print(os.path.dirname(tflite.__file__))",
             ])
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {
-                String::from_utf8_lossy(&o.stdout).trim().to_string().into()
-            }
-            _ => panic!(
-                "the `tflite` Python package (the schema cross-check's reference) is not importable \
-                 from {}: run tools/test.sh, which installs tools/requirements-test.txt, or set \
-                 SGC_TFLITE_SCHEMA_PY to its directory",
-                python.display()
-            ),
-        }
+            .output()
+            .expect("the test Python runs");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .to_string()
+            .into()
     }
 
     #[test]

@@ -810,7 +810,8 @@ fn logical() -> Case {
     let and = g.op("and", Op::LogicalAnd, &[p, q], &[]);
     let or = g.op("or", Op::LogicalOr, &[p, q], &[]);
     let not = g.op("not", Op::LogicalNot, &[p], &[]);
-    graph_case("logical and/or/not", g, &[and, or, not]).expect(|i| {
+    let ops = [Op::LogicalAnd, Op::LogicalOr, Op::LogicalNot];
+    graph_case("logical and/or/not", &ops, g, &[and, or, not]).expect(|i| {
         let b = |v: bool| v as u8 as f32;
         let (p, q): (Vec<bool>, Vec<bool>) = (
             i[0].iter().map(|&v| v > 0.0).collect(),
@@ -833,6 +834,6 @@ fn range() -> Case {
     let delta = g.constant("delta", Tensor::scalar(0.5f32));
     let r = g.op("range", Op::Range, &[start, limit, delta], &[]);
     let y = g.op("y", Op::AddV2, &[r, x], &[]);
-    graph_case("range", g, &[y])
+    graph_case("range", &[Op::Range], g, &[y])
         .expect(|i| vec![(0..5).map(|k| i[0][k] + 0.5 * (k + 1) as f32).collect()])
 }

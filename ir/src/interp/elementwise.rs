@@ -297,7 +297,7 @@ fn is_nan<T: Num>(v: T) -> bool {
 /// A unary elementwise op.
 pub(crate) fn unary(op: &Op, a: &Attrs, t: &Tensor) -> Res<Tensor> {
     let shape = t.shape().to_vec();
-    let alpha = a.float("alpha").unwrap_or(0.2);
+    let alpha = crate::op::leaky_relu_alpha(a);
     match Data::of(t)? {
         Data::F32(x) => tensor_of(shape, real_unary(op, x, alpha)?),
         Data::F64(x) => tensor_of(shape, real_unary(op, x, alpha)?),

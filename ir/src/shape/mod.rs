@@ -58,7 +58,9 @@ pub fn infer(
 
 /// Infers again the types of every node downstream of `changed` (the nodes whose outputs or inputs a
 /// pass just changed: a rewired tail, a reshaped input), in topological order, so that the graph's
-/// stored types stay true ([`crate::Graph::verify`]).
+/// stored types stay true ([`crate::Graph::verify`]). A node whose inference fails now gets unknown
+/// types (never a contradiction): the pass that made the change may not be done with it yet, and `fold`
+/// reports the error if it stays.
 pub fn reinfer_downstream(graph: &mut crate::Graph, changed: &[crate::NodeIndex]) -> Result<()> {
     let mut dirty: std::collections::HashSet<crate::NodeIndex> = changed.iter().copied().collect();
     for n in graph.topo_order()? {
@@ -68,7 +70,8 @@ pub fn reinfer_downstream(graph: &mut crate::Graph, changed: &[crate::NodeIndex]
         }
         let infos: Vec<ValueInfo> = inputs.iter().map(|&v| graph.info(v).clone()).collect();
         let consts: Vec<Option<&Tensor>> = inputs.iter().map(|&v| graph.const_value(v)).collect();
-        let outputs = infer(graph.node(n), &infos, &consts)?;
+        let outputs = infer(graph.node(n), &infos, &consts)
+            .unwrap_or_else(|_| vec![ValueInfo::default(); graph.node(n).outputs.len()]);
         if outputs != graph.node(n).outputs {
             graph.node_mut(n).outputs = outputs;
             dirty.insert(n);
@@ -281,6 +284,10 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
         }
         Op::IdentityN => Ok(cx.ins.to_vec()),
         Op::NoOp => Ok(vec![]),
+        Op::AssignVariableOp => {
+            cx.need(2)?;
+            Ok(vec![])
+        }
         Op::Assign | Op::AssignAdd | Op::AssignSub => {
             cx.need(2)?;
             let dtype = merge_dtype(cx.dtype(0), cx.dtype(1))?;
@@ -732,11 +739,8 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             one(info(dtype, Some(vec![len])))
         }
-        // Not inferred here: resource-variable updates (never in a frozen graph), and unknown ops,
-        // whose types `infer` takes from the graph before dispatching.
-        op @ (Op::AssignVariableOp | Op::Other(_)) => {
-            Err(format!("shape inference does not support op {op}"))
-        }
+        // Unknown ops: `infer` takes their types from the graph before dispatching.
+        op @ Op::Other(_) => Err(format!("shape inference does not support op {op}")),
     }
 }
 

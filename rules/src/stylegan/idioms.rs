@@ -35,24 +35,10 @@ pub fn rules() -> Vec<Rewrite> {
     rules
 }
 
-/// Whether constant `b` added to `class`'s value would be the bias input of a convolution or matmul in
-/// `class` ([`sgc_ir::fusion::is_bias_operand`]; the readers of the value are not known before
-/// extraction, see [`sgc_ir::fusion::readers_allow_fusion`]).
-pub fn is_fusable_bias(egraph: &EGraph, class: Id, b: Id) -> bool {
-    let (Some(t), Some(out)) = (egraph[b].data.value.as_ref(), shape(egraph, class)) else {
-        return false;
-    };
-    egraph[class]
-        .nodes
-        .iter()
-        .filter_map(|node| node.op())
-        .any(|op| sgc_ir::fusion::is_bias_operand(op, &out, t))
-}
-
 /// `(a + n) + b = (a + b) + n` when `a` is a convolution or matmul and `b` a per-channel constant.
 fn bias_next_to_conv(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
     let (a, n, b) = (bound(subst, "?a"), bound(subst, "?n"), bound(subst, "?b"));
-    if !is_fusable_bias(egraph, a, b) || shape(egraph, a)? != shape(egraph, class)? {
+    if !crate::util::is_fusable_bias(egraph, a, b) || shape(egraph, a)? != shape(egraph, class)? {
         return None;
     }
     let attrs = crate::util::attrs_of(egraph, class, op);

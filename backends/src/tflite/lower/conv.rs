@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, Op, ValueRef};
+use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, ValueRef};
 
 use super::tensors::{HWIO_TO_OHWI, HWOI_TO_OHWI, SWAP_2D};
 use super::Lowerer;
@@ -22,18 +22,12 @@ pub fn fused_bias_adds(g: &Graph) -> Vec<NodeIndex> {
 pub(super) fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
     let mut fused = HashMap::new();
     for add in g.node_indices() {
-        let op = &g.node(add).op;
-        if !matches!(op, Op::Add | Op::AddV2 | Op::BiasAdd) {
+        let ins = g.inputs(add);
+        if ins.len() != 2 {
             continue;
         }
-        let ins = g.inputs(add);
-        let [a, b] = ins[..] else { continue };
-        let orders: &[(ValueRef, ValueRef)] = if *op == Op::BiasAdd {
-            &[(a, b)]
-        } else {
-            &[(a, b), (b, a)]
-        };
-        for &(value, bias) in orders {
+        for &(v, b) in fusion::bias_add_operands(&g.node(add).op) {
+            let (value, bias) = (ins[v], ins[b]);
             let producer = value.node;
             let readers = g.consumers(value).len();
             let is_output = g.outputs.iter().any(|o| o.value == value);

@@ -154,7 +154,7 @@ pub fn lower_each(graph: &Graph, options: &BackendOptions) -> Coverage {
     cov
 }
 
-/// A constant re-laid-out for TFLite, cached per source value so each is written once.
+/// The state of one lowering: the graph, the plan being built, and the tensors made so far.
 struct Lowerer<'g> {
     g: &'g Graph,
     plan: ModelPlan,
@@ -190,13 +190,14 @@ impl<'g> Lowerer<'g> {
 
     fn with_options(mut self, options: &BackendOptions) -> Self {
         self.options = options.clone();
-        // An add forced to be a custom op stays one.
+        // An add, or a conv, forced to be a custom op stays one: nothing is fused into or out of it.
+        let custom = |n: NodeIndex| {
+            let op = self.g.node(n).op.name();
+            options.custom_ops.iter().any(|c| c == op)
+        };
         self.fused_bias = bias_adds(self.g)
             .into_iter()
-            .filter(|(_, (add, _))| {
-                let op = self.g.node(*add).op.name();
-                !options.custom_ops.iter().any(|c| c == op)
-            })
+            .filter(|&(producer, (add, _))| !custom(producer) && !custom(add))
             .collect();
         self
     }
@@ -462,7 +463,7 @@ impl<'g> Lowerer<'g> {
             Op::Sigmoid => self.simple(n, 1..=1, b::LOGISTIC, O::None),
             Op::Relu => self.simple(n, 1..=1, b::RELU, O::None),
             Op::LeakyRelu => {
-                let alpha = node.attrs.float("alpha").unwrap_or(0.2);
+                let alpha = sgc_ir::op::leaky_relu_alpha(&node.attrs);
                 self.simple(n, 1..=1, b::LEAKY_RELU, O::LeakyRelu { alpha })
             }
             Op::ClipByValue => {
@@ -484,7 +485,9 @@ impl<'g> Lowerer<'g> {
                     Op::Sum => b::SUM,
                     Op::Max => b::REDUCE_MAX,
                     Op::Min => b::REDUCE_MIN,
-                    _ => b::REDUCE_PROD,
+                    Op::Prod => b::REDUCE_PROD,
+                    // A reduction added to the family without a TFLite code here.
+                    _ => return Err(self.err(n, "reduction without a TFLite code")),
                 };
                 let ins = self.inputs(n, 2..=2)?;
                 let keep_dims = node.attrs.bool("keep_dims").unwrap_or(false);

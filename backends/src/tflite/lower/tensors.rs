@@ -7,6 +7,7 @@ use super::Lowerer;
 use crate::tflite::schema::{builtin, BuiltinOptions};
 use crate::tflite::{tensor_type, BackendError, TensorData, TensorPlan};
 
+/// A constant re-laid-out for TFLite, cached per source value so each is written once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Derived {
     /// Narrowed to int32 (shape, axis, index operands).
