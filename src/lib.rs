@@ -35,6 +35,9 @@ pub struct LowerOptions {
     pub egraph_limits: Option<sgc_passes::egraph::EGraphLimits>,
     /// Verify the IR after every pass in a release build too (`--verify-each`; debug builds always do).
     pub verify_each: bool,
+    /// Regular expressions of node names whose weights stay float32 under `backend.weights`
+    /// (`--quantize-keep-float`).
+    pub quantize_keep_float: Vec<String>,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -262,7 +265,11 @@ fn lower_graph(
     notes.extend(pass_notes.into_iter().rev());
 
     let start = Instant::now();
-    let tflite = sgc_backends::write_tflite_with(&graph, &options.backend)
+    let mut backend = options.backend.clone();
+    backend
+        .keep_float
+        .extend(keep_float_nodes(&graph, &options.quantize_keep_float)?);
+    let tflite = sgc_backends::write_tflite_with(&graph, &backend)
         .map_err(|error| Error::Backend { file, error })?;
     Ok(Lowered {
         tflite,
@@ -275,6 +282,23 @@ fn lower_graph(
             backend: start.elapsed(),
         },
     })
+}
+
+/// The names of the nodes that match any of `patterns` (`--quantize-keep-float`).
+fn keep_float_nodes(graph: &Graph, patterns: &[String]) -> Result<Vec<String>, Error> {
+    let mut res = Vec::with_capacity(patterns.len());
+    for p in patterns {
+        res.push(
+            regex::Regex::new(p)
+                .map_err(|e| Error::Usage(format!("--quantize-keep-float '{p}': {e}")))?,
+        );
+    }
+    Ok(graph
+        .node_indices()
+        .map(|n| &graph.node(n).name)
+        .filter(|name| res.iter().any(|r| r.is_match(name)))
+        .cloned()
+        .collect())
 }
 
 /// `sgc stubs`: writes the C++ stubs of the custom ops of the model at `model` into `dir` (created if

@@ -107,6 +107,7 @@ impl PipelineArgs {
             .iter()
             .map(|s| parse_input_shape(s))
             .collect::<Result<_, _>>()?;
+        let (backend, quantize_keep_float) = self.custom.options()?;
         Ok(LowerOptions {
             io: IoSpec {
                 outputs: self.outputs,
@@ -114,7 +115,8 @@ impl PipelineArgs {
             },
             passes: self.passes,
             stylegan: (*self.stylegan).options()?,
-            backend: self.custom.options(),
+            backend,
+            quantize_keep_float,
             no_leaky_relu: self.no_leaky_relu,
             egraph_limits: self
                 .egraph_limits
@@ -197,16 +199,31 @@ struct CustomOpArgs {
     /// with TensorFlow's Flex delegate.
     #[arg(long)]
     flex: bool,
+    /// Store conv and dense weights quantized: fp16 (float16 + DEQUANTIZE), int8-weights (per-channel
+    /// int8 + DEQUANTIZE, float compute) or int8-dynamic (int8 weights read by TFLite's dynamic-range
+    /// kernels); float keeps them float32.
+    #[arg(long, value_name = "MODE", default_value = "float")]
+    quantize: String,
+    /// Keep the weights of the convs and dense layers whose node name matches this regular expression
+    /// float32 (repeatable).
+    #[arg(long = "quantize-keep-float", value_name = "REGEX")]
+    keep_float: Vec<String>,
 }
 
 impl CustomOpArgs {
-    fn options(self) -> sgc_backends::BackendOptions {
-        sgc_backends::BackendOptions {
+    fn options(self) -> Result<(sgc_backends::BackendOptions, Vec<String>), Error> {
+        let backend = sgc_backends::BackendOptions {
             custom_ops: self.custom_ops,
             flex: self.flex.then_some(
                 sgc_frontends::export::encode_node_def as sgc_backends::tflite::NodeDefEncoder,
             ),
-        }
+            weights: self
+                .quantize
+                .parse()
+                .map_err(|e| Error::Usage(format!("--quantize: {e}")))?,
+            keep_float: Default::default(),
+        };
+        Ok((backend, self.keep_float))
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod flexbuffer;
 pub mod lower;
+pub mod quant;
 pub mod reader;
 pub mod schema;
 
@@ -73,6 +74,10 @@ pub struct BackendOptions {
     /// Emit custom ops in the Flex encoding instead (`custom_code` "Flex" + op name, options a
     /// FlexBuffers vector `[op name, NodeDef bytes]`), with this NodeDef encoder.
     pub flex: Option<NodeDefEncoder>,
+    /// How constant conv and dense weights are stored (`--quantize`).
+    pub weights: quant::WeightMode,
+    /// Nodes (by name) whose weights stay float32 whatever `weights` says (`--quantize-keep-float`).
+    pub keep_float: std::collections::HashSet<String>,
 }
 
 /// Constant bytes of one tensor: shared with the IR when no layout change was needed.
@@ -89,6 +94,15 @@ pub enum TensorData {
         perm: &'static [usize],
         elem: usize,
     },
+    /// Float32 weights `source` stored as int8 or float16 (per channel along `view`), then transposed
+    /// by `perm` (of the source `shape`) if any: computed while the model is written, like `Permuted`.
+    Quantized {
+        source: Bytes,
+        shape: Vec<usize>,
+        view: quant::ChannelView,
+        perm: Option<&'static [usize]>,
+        to: quant::StoredAs,
+    },
 }
 
 impl TensorData {
@@ -97,6 +111,10 @@ impl TensorData {
             TensorData::Shared(b) => b.len(),
             TensorData::Owned(v) => v.len(),
             TensorData::Permuted { source, .. } => source.len(),
+            TensorData::Quantized { source, to, .. } => match to {
+                quant::StoredAs::Int8(_) => source.len() / 4,
+                quant::StoredAs::F16 => source.len() / 2,
+            },
         }
     }
 
@@ -115,6 +133,20 @@ impl TensorData {
                 perm,
                 elem,
             } => std::borrow::Cow::Owned(lower::transpose_bytes(source, shape, perm, *elem)),
+            TensorData::Quantized {
+                source,
+                shape,
+                view,
+                perm,
+                to,
+            } => {
+                let stored = quant::encode(source, *view, to);
+                let elem = stored.len() / shape.iter().product::<usize>().max(1);
+                std::borrow::Cow::Owned(match perm {
+                    Some(p) => lower::transpose_bytes(&stored, shape, p, elem),
+                    None => stored,
+                })
+            }
         }
     }
 }
@@ -127,6 +159,8 @@ pub struct TensorPlan {
     pub shape: Vec<i32>,
     /// Constant contents (row-major, little-endian); `None` for activations.
     pub data: Option<TensorData>,
+    /// The scales of a quantized tensor.
+    pub quantization: Option<quant::Quantization>,
 }
 
 /// The code of an operator: a builtin, or a custom op by name.
@@ -218,7 +252,13 @@ fn metadata_bound(plan: &ModelPlan) -> usize {
     let tensors: usize = plan
         .tensors
         .iter()
-        .map(|t| TABLE + t.name.len() + 4 * t.shape.len() + 16)
+        .map(|t| {
+            let q = t
+                .quantization
+                .as_ref()
+                .map_or(0, |q| TABLE + 12 * q.scale.len() + 16);
+            TABLE + t.name.len() + 4 * t.shape.len() + 16 + q
+        })
         .sum();
     let operators: usize = plan
         .operators
@@ -308,11 +348,23 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
         })?;
         let shape = fbb.create_vector(&t.shape);
         let name = fbb.create_string(&t.name);
+        let q = t.quantization.as_ref().map(|q| {
+            let scale = fbb.create_vector(&q.scale);
+            let zero_point = fbb.create_vector(&q.zero_point);
+            let qt = fbb.start_table();
+            fbb.push_slot_always(quantization::SCALE, scale);
+            fbb.push_slot_always(quantization::ZERO_POINT, zero_point);
+            fbb.push_slot_always(quantization::QUANTIZED_DIMENSION, q.dimension);
+            fbb.end_table(qt)
+        });
         let tt = fbb.start_table();
         fbb.push_slot_always(tensor::SHAPE, shape);
         fbb.push_slot_always(tensor::TYPE, ty);
         fbb.push_slot_always(tensor::BUFFER, tensor_buffer[i]);
         fbb.push_slot_always(tensor::NAME, name);
+        if let Some(q) = q {
+            fbb.push_slot_always(tensor::QUANTIZATION, q);
+        }
         tensors.push(fbb.end_table(tt));
     }
     let tensors = fbb.create_vector(&tensors);

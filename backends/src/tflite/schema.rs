@@ -58,7 +58,18 @@ pub mod tensor {
     pub const TYPE: VOffsetT = field(1); // TensorType (byte)
     pub const BUFFER: VOffsetT = field(2); // uint
     pub const NAME: VOffsetT = field(3); // string
+    pub const QUANTIZATION: VOffsetT = field(4); // QuantizationParameters
     pub const SHAPE_SIGNATURE: VOffsetT = field(7); // [int]
+}
+
+/// `table QuantizationParameters`: real = scale × (q − zero_point), per tensor or per slice along
+/// `quantized_dimension`.
+pub mod quantization {
+    use super::field;
+    use flatbuffers::VOffsetT;
+    pub const SCALE: VOffsetT = field(2); // [float]
+    pub const ZERO_POINT: VOffsetT = field(3); // [long]
+    pub const QUANTIZED_DIMENSION: VOffsetT = field(6); // int
 }
 
 /// `table Buffer`.
@@ -126,7 +137,8 @@ macro_rules! code_table {
 code_table! {
     /// `enum BuiltinOperator : int32` (the subset sgc emits or recognises when reading).
     builtin, i32, ALL {
-        ADD = 0, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, FULLY_CONNECTED = 9,
+        ADD = 0, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEQUANTIZE = 6,
+        FULLY_CONNECTED = 9,
         LOGISTIC = 14, MUL = 18, RELU = 19, RESHAPE = 22, TANH = 28, CUSTOM = 32, PAD = 34,
         TRANSPOSE = 39, MEAN = 40, SUB = 41, DIV = 42, STRIDED_SLICE = 45, EXP = 47, SPLIT = 49,
         CAST = 53, MAXIMUM = 55, MINIMUM = 57, LESS = 58, NEG = 59, GREATER = 61, GREATER_EQUAL = 62,
@@ -513,6 +525,18 @@ mod tests {
             ("Tensor", "buffer", tensor::BUFFER),
             ("Tensor", "name", tensor::NAME),
             ("Tensor", "shapeSignature", tensor::SHAPE_SIGNATURE),
+            ("Tensor", "quantization", tensor::QUANTIZATION),
+            ("QuantizationParameters", "scale", quantization::SCALE),
+            (
+                "QuantizationParameters",
+                "zeroPoint",
+                quantization::ZERO_POINT,
+            ),
+            (
+                "QuantizationParameters",
+                "quantizedDimension",
+                quantization::QUANTIZED_DIMENSION,
+            ),
             ("Buffer", "data", buffer::DATA),
             ("Buffer", "offset", buffer::OFFSET),
             ("Buffer", "size", buffer::SIZE),

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, ValueRef};
 
 use super::tensors::{HWIO_TO_OHWI, HWOI_TO_OHWI, SWAP_2D};
+use super::weights::WeightLayout;
 use super::Lowerer;
 use crate::tflite::schema::{builtin, op_version, BuiltinOptions, Padding};
 use crate::tflite::{BackendError, TensorData, TensorPlan};
@@ -71,7 +72,14 @@ impl<'g> Lowerer<'g> {
         let ins = self.inputs(n, 2..=2)?;
         let (dtype, fshape) = self.info(ins[1])?;
         let x = self.value(ins[0])?;
-        let w = self.permuted(n, ins[1], HWIO_TO_OHWI, "ohwi")?;
+        let layout = WeightLayout {
+            perm: Some(HWIO_TO_OHWI),
+            reshape: None,
+            view: &fshape,
+            channels: 3,
+            dimension: 0,
+        };
+        let w = self.weight(n, ins[1], layout, "ohwi")?;
         let bias = self.bias_input(n, dtype, fshape[3])?;
         let ((stride_h, stride_w), (dilation_h, dilation_w)) = (conv.strides, conv.dilations);
         let options = O::Conv2D {
@@ -97,7 +105,14 @@ impl<'g> Lowerer<'g> {
             return Err(self.err(n, format!("filter shape {f:?} is not [H,W,C,M]")));
         }
         let x = self.value(ins[0])?;
-        let w = self.reshaped(n, ins[1], &[1, f[0], f[1], f[2] * f[3]], "1hwc")?;
+        let layout = WeightLayout {
+            perm: None,
+            reshape: Some(&[1, f[0], f[1], f[2] * f[3]]),
+            view: &[f[0], f[1], f[2] * f[3]],
+            channels: 2,
+            dimension: 3,
+        };
+        let w = self.weight(n, ins[1], layout, "1hwc")?;
         let bias = self.bias_input(n, dtype, f[2] * f[3])?;
         let ((stride_h, stride_w), (dilation_h, dilation_w)) = (conv.strides, conv.dilations);
         let options = O::DepthwiseConv2D {
@@ -126,7 +141,15 @@ impl<'g> Lowerer<'g> {
         let (_, out_shape) = self.info(ValueRef::new(n, 0))?;
         let out_shape = self.shape_i32(n, &out_shape)?;
         let shape_t = self.i32_const(n, format!("{}/output_shape", node.name), out_shape)?;
-        let w = self.permuted(n, ins[1], HWOI_TO_OHWI, "ohwi")?;
+        let (_, f) = self.info(ins[1])?;
+        let layout = WeightLayout {
+            perm: Some(HWOI_TO_OHWI),
+            reshape: None,
+            view: &f,
+            channels: 2,
+            dimension: 0,
+        };
+        let w = self.weight(n, ins[1], layout, "ohwi")?;
         let x = self.value(ins[2])?;
         let (stride_h, stride_w) = conv.strides;
         let options = O::TransposeConv {
@@ -161,10 +184,25 @@ impl<'g> Lowerer<'g> {
             self.value(ins[0])?
         };
         // FULLY_CONNECTED wants weights [out, in], i.e. TensorFlow's b transposed.
+        let (_, wshape) = self.info(ins[1])?;
         let w = if attrs.bool("transpose_b").unwrap_or(false) {
-            self.value(ins[1])?
+            let layout = WeightLayout {
+                perm: None,
+                reshape: None,
+                view: &wshape,
+                channels: 0,
+                dimension: 0,
+            };
+            self.weight(n, ins[1], layout, "weights")?
         } else {
-            self.permuted(n, ins[1], SWAP_2D, "transposed")?
+            let layout = WeightLayout {
+                perm: Some(SWAP_2D),
+                reshape: None,
+                view: &wshape,
+                channels: 1,
+                dimension: 0,
+            };
+            self.weight(n, ins[1], layout, "transposed")?
         };
         let bias = match self.fused_bias.get(&n).copied() {
             Some(_) => {
@@ -239,6 +277,7 @@ impl<'g> Lowerer<'g> {
             dtype,
             shape: vec![len as i32],
             data: Some(TensorData::Owned(vec![0; size * len])),
+            quantization: None,
         });
         self.zeros.insert((dtype, len), t);
         Ok(t)

@@ -22,6 +22,7 @@ mod conv;
 mod custom;
 mod reduce;
 mod tensors;
+mod weights;
 
 use std::collections::{HashMap, HashSet};
 
@@ -212,6 +213,7 @@ impl<'g> Lowerer<'g> {
                     dtype: DType::F32,
                     shape: Vec::new(),
                     data: None,
+                    quantization: None,
                 });
                 self.tensors.insert(ValueRef::new(n, port), t);
             }
@@ -304,6 +306,7 @@ impl<'g> Lowerer<'g> {
             dtype,
             shape,
             data: None,
+            quantization: None,
         });
         self.tensors.insert(v, t);
         Ok(t)

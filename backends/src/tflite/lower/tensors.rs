@@ -40,6 +40,7 @@ impl<'g> Lowerer<'g> {
             dtype: value.dtype(),
             shape,
             data: Some(data),
+            quantization: None,
         }))
     }
 
@@ -138,6 +139,7 @@ impl<'g> Lowerer<'g> {
             dtype,
             shape,
             data: None,
+            quantization: None,
         }))
     }
 
@@ -179,6 +181,7 @@ impl<'g> Lowerer<'g> {
                 dtype,
                 shape: shape32,
                 data: Some(data),
+                quantization: None,
             })
         } else {
             let input = self.value(v)?;

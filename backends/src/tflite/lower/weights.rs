@@ -1,0 +1,103 @@
+//! Conv and dense weights in TFLite's layout, stored as `BackendOptions::weights` says: float32, or
+//! quantized per output channel (int8) or to float16 ([`crate::tflite::quant`]). Float-compute modes
+//! put a DEQUANTIZE after the stored weight; `int8-dynamic` lets the op read the int8 weight itself
+//! (TFLite's hybrid kernels).
+
+use sgc_ir::{DType, NodeIndex, ValueRef};
+
+use super::Lowerer;
+use crate::tflite::quant::{self, ChannelView, Quantization, StoredAs, WeightMode};
+use crate::tflite::schema::{builtin, BuiltinOptions};
+use crate::tflite::{BackendError, TensorData, TensorPlan};
+
+/// How a weight operand becomes TFLite's: transposed by `perm` or, without one, reshaped to `reshape`
+/// (or neither); `channels` is its output-channel axis in the source seen as `view` (a shape with the
+/// source's bytes), `dimension` that axis in TFLite's layout.
+pub(super) struct WeightLayout<'a> {
+    pub perm: Option<&'static [usize]>,
+    pub reshape: Option<&'a [usize]>,
+    pub view: &'a [usize],
+    pub channels: usize,
+    pub dimension: i32,
+}
+
+impl<'g> Lowerer<'g> {
+    /// The weight operand `v` of conv or matmul `n`, laid out and stored for TFLite.
+    pub(super) fn weight(
+        &mut self,
+        n: NodeIndex,
+        v: ValueRef,
+        layout: WeightLayout<'_>,
+        suffix: &str,
+    ) -> Result<i32, BackendError> {
+        let v = self.resolve(v);
+        let kept = self.options.keep_float.contains(&self.g.node(n).name);
+        let mode = if kept {
+            WeightMode::Float
+        } else {
+            self.options.weights
+        };
+        let source = self.const_of(v).filter(|c| c.dtype() == DType::F32);
+        let (Some(c), false) = (source, mode == WeightMode::Float) else {
+            return match (layout.perm, layout.reshape) {
+                (Some(p), _) => self.permuted(n, v, p, suffix),
+                (None, Some(s)) => self.reshaped(n, v, s, suffix),
+                (None, None) => self.value(v),
+            };
+        };
+        let (_, shape) = self.info(v)?;
+        let tflite_shape: Vec<usize> = match (layout.perm, layout.reshape) {
+            (Some(p), _) => p.iter().map(|&i| shape[i]).collect(),
+            (None, Some(s)) => s.to_vec(),
+            (None, None) => shape.clone(),
+        };
+        if layout.view.iter().product::<usize>() != c.numel()
+            || layout.channels >= layout.view.len()
+        {
+            return Err(self.err(
+                n,
+                format!("weight view {:?} does not fit {shape:?}", layout.view),
+            ));
+        }
+        let view = ChannelView::new(layout.view, layout.channels);
+        let (dtype, to, quantization, tag) = match mode {
+            WeightMode::Fp16 => (DType::F16, StoredAs::F16, None, "fp16"),
+            _ => {
+                let w = c.to_vec::<f32>().map_err(|e| self.err(n, e))?;
+                let scales = quant::int8_scales(&w, view);
+                let q = Quantization {
+                    zero_point: vec![0; scales.len()],
+                    scale: scales.clone(),
+                    dimension: layout.dimension,
+                };
+                (DType::I8, StoredAs::Int8(scales.into()), Some(q), "int8")
+            }
+        };
+        let name = format!("{}/{suffix}_{tag}", self.g.value_name(v));
+        let data = TensorData::Quantized {
+            source: c.bytes().clone(),
+            shape: shape.clone(),
+            view,
+            perm: layout.perm,
+            to,
+        };
+        let stored = self.add_tensor(TensorPlan {
+            name: name.clone(),
+            dtype,
+            shape: self.shape_i32(n, &tflite_shape)?,
+            data: Some(data),
+            quantization,
+        });
+        if mode == WeightMode::Int8Dynamic {
+            return Ok(stored);
+        }
+        let out = self.new_tensor(n, format!("{name}/dequantized"), DType::F32, &tflite_shape)?;
+        self.emit(
+            builtin::DEQUANTIZE,
+            BuiltinOptions::None,
+            vec![stored],
+            vec![out],
+        );
+        Ok(out)
+    }
+}

@@ -1,0 +1,176 @@
+//! `sgc lower --quantize`: each weight mode on fixtures whose weights exercise every path (dense
+//! layers, 3×3 and 1×1 convolutions, the depthwise blur, the fused-upscale TRANSPOSE_CONV), judged in
+//! LiteRT against sgc's float32 model of the same graph by `tools/quant_quality.py` on 16 seeded
+//! latents: SSIM (mean, min) and PSNR of the uint8 images, the largest pixel difference.
+//!
+//! The bounds below were measured on these fixtures (random weights, 32 px, few channels, so fewer
+//! terms average the rounding out than in a real StyleGAN) with a margin; they are regression bounds,
+//! not claims about full-size models (see `tools/bench_quant.py` for those).
+
+mod common;
+
+use std::path::Path;
+
+use common::{python, repo_root, sgc, sgc_lower, Fixture};
+use sgc::{lower, LowerOptions};
+use sgc_backends::tflite::quant::WeightMode;
+
+/// `(mode, least SSIM of any image, least mean PSNR in dB, largest pixel difference)`.
+const BOUNDS: &[(WeightMode, f64, f64, i64)] = &[
+    (WeightMode::Fp16, 0.999, 55.0, 2),
+    (WeightMode::Int8Weights, 0.98, 36.0, 40),
+    (WeightMode::Int8Dynamic, 0.97, 33.0, 60),
+];
+
+fn lowered(f: &Fixture, mode: WeightMode, keep_float: &[&str]) -> Vec<u8> {
+    let mut options = f.lower_options();
+    options.backend.weights = mode;
+    options.quantize_keep_float = keep_float.iter().map(|s| s.to_string()).collect();
+    lower(&f.graph(), &options)
+        .unwrap_or_else(|e| panic!("{}: {e}", f.name))
+        .tflite
+}
+
+/// The quality report of `model` against `reference`.
+fn quality(reference: &Path, model: &Path) -> serde_json::Value {
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tools/quant_quality.py"))
+        .args([reference, model])
+        .arg("--json")
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "quant_quality.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+/// `(tensor type, count)` of the model's constant tensors, and its operator names.
+fn tensor_types_and_ops(model: &[u8]) -> (Vec<i8>, Vec<String>) {
+    let m = sgc_backends::read_model(model).unwrap();
+    let sg = &m.subgraphs[0];
+    let types = sg
+        .tensors
+        .iter()
+        .filter(|t| m.buffers[t.buffer as usize].data.is_some())
+        .map(|t| t.tensor_type)
+        .collect();
+    let ops = sg
+        .operators
+        .iter()
+        .map(|o| m.operator_codes[o.opcode_index as usize].name())
+        .collect();
+    (types, ops)
+}
+
+#[test]
+fn every_mode_keeps_image_quality_and_shrinks_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["generator_full_32", "synthesis_fused_32"] {
+        let f = Fixture::named(name);
+        let float = lowered(&f, WeightMode::Float, &[]);
+        let float_path = dir.path().join(format!("{name}_float.tflite"));
+        std::fs::write(&float_path, &float).unwrap();
+        let (_, float_ops) = tensor_types_and_ops(&float);
+        let weights = float_ops
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.as_str(),
+                    "CONV_2D" | "DEPTHWISE_CONV_2D" | "TRANSPOSE_CONV" | "FULLY_CONNECTED"
+                )
+            })
+            .count();
+        for &(mode, min_ssim, min_psnr, max_pixel) in BOUNDS {
+            let model = lowered(&f, mode, &[]);
+            let path = dir.path().join(format!("{name}_{mode:?}.tflite"));
+            std::fs::write(&path, &model).unwrap();
+            let q = quality(&float_path, &path);
+            println!(
+                "{name} {mode:?}: {} bytes (float {}), {q}",
+                model.len(),
+                float.len()
+            );
+            let what = format!("{name} {mode:?}: {q}");
+            assert!(q["ssim_min"].as_f64().unwrap() >= min_ssim, "{what}");
+            assert!(q["psnr_mean"].as_f64().unwrap() >= min_psnr, "{what}");
+            assert!(q["max_pixel_err"].as_i64().unwrap() <= max_pixel, "{what}");
+
+            // Size: float16 halves the weights, int8 quarters them (plus scales and the rest).
+            let ratio = model.len() as f64 / float.len() as f64;
+            let bound = if mode == WeightMode::Fp16 { 0.56 } else { 0.36 };
+            assert!(ratio <= bound, "{what}: size ratio {ratio:.3}");
+
+            // The weights are stored quantized; DEQUANTIZE only where the compute is float.
+            let (types, ops) = tensor_types_and_ops(&model);
+            let stored = if mode == WeightMode::Fp16 { 1 } else { 9 }; // FLOAT16, INT8
+            let quantized = types.iter().filter(|&&t| t == stored).count();
+            assert_eq!(
+                quantized, weights,
+                "{what}: one stored weight per conv/dense op"
+            );
+            let dequantize = ops.iter().filter(|o| *o == "DEQUANTIZE").count();
+            let expected = if mode == WeightMode::Int8Dynamic {
+                0
+            } else {
+                weights
+            };
+            assert_eq!(dequantize, expected, "{what}: DEQUANTIZE ops");
+        }
+    }
+}
+
+#[test]
+fn keep_float_leaves_the_matching_layers_float() {
+    let f = Fixture::named("generator_full_32");
+    let all = lowered(&f, WeightMode::Int8Dynamic, &[]);
+    let kept = lowered(&f, WeightMode::Int8Dynamic, &["/G_mapping/"]);
+    let int8 = |m: &[u8]| {
+        tensor_types_and_ops(m)
+            .0
+            .iter()
+            .filter(|&&t| t == 9)
+            .count()
+    };
+    // The mapping network of this fixture has 8 dense layers.
+    assert_eq!(int8(&all) - int8(&kept), 8);
+    assert!(kept.len() > all.len());
+    let no_match = lowered(&f, WeightMode::Int8Dynamic, &["^nothing-matches$"]);
+    assert_eq!(no_match, all);
+}
+
+#[test]
+fn bad_quantize_options_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.tflite");
+    let graph = Fixture::named("mapping").graph();
+    for (args, expected) in [
+        (
+            &["--quantize", "int3"][..],
+            "unknown quantization mode 'int3'",
+        ),
+        (
+            &["--quantize", "int8-dynamic", "--quantize-keep-float", "("][..],
+            "--quantize-keep-float '('",
+        ),
+    ] {
+        let o = sgc_lower(&graph, &out, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert!(!out.exists(), "no model is written");
+    }
+    assert!(sgc(&["lower", "--help"]).status.success());
+}
+
+#[test]
+fn float_mode_writes_the_model_it_always_wrote() {
+    // `--quantize float` is the default: the same bytes as with no option at all.
+    let f = Fixture::named("synthesis_fused_32");
+    let plain = lower(&f.graph(), &f.lower_options()).unwrap().tflite;
+    assert_eq!(lowered(&f, WeightMode::Float, &[]), plain);
+    let _ = LowerOptions::default();
+}
