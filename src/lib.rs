@@ -35,9 +35,9 @@ pub struct LowerOptions {
     pub egraph_limits: Option<sgc_passes::egraph::EGraphLimits>,
     /// Verify the IR after every pass in a release build too (`--verify-each`; debug builds always do).
     pub verify_each: bool,
-    /// Regular expressions of node names whose weights stay float32 under `backend.weights`
-    /// (`--quantize-keep-float`).
-    pub quantize_keep_float: Vec<String>,
+    /// Per-layer weight modes: `(regular expression of node names, mode)`, later pairs winning over
+    /// earlier ones (`--quantize-layer REGEX=MODE`, then `--quantize-keep-float REGEX` as `float`).
+    pub quantize_layers: Vec<(String, sgc_backends::tflite::quant::WeightMode)>,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -267,8 +267,8 @@ fn lower_graph(
     let start = Instant::now();
     let mut backend = options.backend.clone();
     backend
-        .keep_float
-        .extend(keep_float_nodes(&graph, &options.quantize_keep_float)?);
+        .layer_weights
+        .extend(layer_weights(&graph, &options.quantize_layers)?);
     let tflite = sgc_backends::write_tflite_with(&graph, &backend)
         .map_err(|error| Error::Backend { file, error })?;
     Ok(Lowered {
@@ -284,20 +284,24 @@ fn lower_graph(
     })
 }
 
-/// The names of the nodes that match any of `patterns` (`--quantize-keep-float`).
-fn keep_float_nodes(graph: &Graph, patterns: &[String]) -> Result<Vec<String>, Error> {
-    let mut res = Vec::with_capacity(patterns.len());
-    for p in patterns {
-        res.push(
-            regex::Regex::new(p)
-                .map_err(|e| Error::Usage(format!("--quantize-keep-float '{p}': {e}")))?,
-        );
+/// The weight mode of every node that one of `layers` names (the last matching pattern wins).
+fn layer_weights(
+    graph: &Graph,
+    layers: &[(String, sgc_backends::tflite::quant::WeightMode)],
+) -> Result<Vec<(String, sgc_backends::tflite::quant::WeightMode)>, Error> {
+    let mut res = Vec::with_capacity(layers.len());
+    for (p, mode) in layers {
+        let r = regex::Regex::new(p)
+            .map_err(|e| Error::Usage(format!("quantization layer pattern '{p}': {e}")))?;
+        res.push((r, *mode));
     }
     Ok(graph
         .node_indices()
         .map(|n| &graph.node(n).name)
-        .filter(|name| res.iter().any(|r| r.is_match(name)))
-        .cloned()
+        .filter_map(|name| {
+            let (_, mode) = res.iter().rev().find(|(r, _)| r.is_match(name))?;
+            Some((name.clone(), *mode))
+        })
         .collect())
 }
 

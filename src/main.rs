@@ -107,7 +107,7 @@ impl PipelineArgs {
             .iter()
             .map(|s| parse_input_shape(s))
             .collect::<Result<_, _>>()?;
-        let (backend, quantize_keep_float) = self.custom.options()?;
+        let (backend, quantize_layers) = self.custom.options()?;
         Ok(LowerOptions {
             io: IoSpec {
                 outputs: self.outputs,
@@ -116,7 +116,7 @@ impl PipelineArgs {
             passes: self.passes,
             stylegan: (*self.stylegan).options()?,
             backend,
-            quantize_keep_float,
+            quantize_layers,
             no_leaky_relu: self.no_leaky_relu,
             egraph_limits: self
                 .egraph_limits
@@ -205,13 +205,20 @@ struct CustomOpArgs {
     #[arg(long, value_name = "MODE", default_value = "float")]
     quantize: String,
     /// Keep the weights of the convs and dense layers whose node name matches this regular expression
-    /// float32 (repeatable).
+    /// float32 (repeatable; wins over --quantize-layer).
     #[arg(long = "quantize-keep-float", value_name = "REGEX")]
     keep_float: Vec<String>,
+    /// Give the convs and dense layers whose node name matches REGEX this --quantize mode instead
+    /// (repeatable; a later match wins).
+    #[arg(long = "quantize-layer", value_name = "REGEX=MODE")]
+    layers: Vec<String>,
 }
 
+/// `(regular expression, weight mode)` pairs, later ones winning.
+type QuantLayers = Vec<(String, sgc_backends::tflite::quant::WeightMode)>;
+
 impl CustomOpArgs {
-    fn options(self) -> Result<(sgc_backends::BackendOptions, Vec<String>), Error> {
+    fn options(self) -> Result<(sgc_backends::BackendOptions, QuantLayers), Error> {
         let backend = sgc_backends::BackendOptions {
             custom_ops: self.custom_ops,
             flex: self.flex.then_some(
@@ -221,9 +228,21 @@ impl CustomOpArgs {
                 .quantize
                 .parse()
                 .map_err(|e| Error::Usage(format!("--quantize: {e}")))?,
-            keep_float: Default::default(),
+            layer_weights: Default::default(),
         };
-        Ok((backend, self.keep_float))
+        let mut layers = Vec::new();
+        for spec in &self.layers {
+            let (pattern, mode) = spec.rsplit_once('=').ok_or_else(|| {
+                Error::Usage(format!("--quantize-layer '{spec}': expected REGEX=MODE"))
+            })?;
+            let mode = mode
+                .parse()
+                .map_err(|e| Error::Usage(format!("--quantize-layer '{spec}': {e}")))?;
+            layers.push((pattern.to_string(), mode));
+        }
+        let float = sgc_backends::tflite::quant::WeightMode::Float;
+        layers.extend(self.keep_float.into_iter().map(|p| (p, float)));
+        Ok((backend, layers))
     }
 }
 

@@ -25,7 +25,10 @@ const BOUNDS: &[(WeightMode, f64, f64, i64)] = &[
 fn lowered(f: &Fixture, mode: WeightMode, keep_float: &[&str]) -> Vec<u8> {
     let mut options = f.lower_options();
     options.backend.weights = mode;
-    options.quantize_keep_float = keep_float.iter().map(|s| s.to_string()).collect();
+    options.quantize_layers = keep_float
+        .iter()
+        .map(|s| (s.to_string(), WeightMode::Float))
+        .collect();
     lower(&f.graph(), &options)
         .unwrap_or_else(|e| panic!("{}: {e}", f.name))
         .tflite
@@ -143,6 +146,34 @@ fn keep_float_leaves_the_matching_layers_float() {
 }
 
 #[test]
+fn layer_modes_override_the_default_and_the_last_match_wins() {
+    let f = Fixture::named("generator_full_32");
+    let with = |layers: &[(&str, WeightMode)]| {
+        let mut options = f.lower_options();
+        options.quantize_layers = layers.iter().map(|(p, m)| (p.to_string(), *m)).collect();
+        lower(&f.graph(), &options).unwrap().tflite
+    };
+    let int8 = |m: &[u8]| {
+        tensor_types_and_ops(m)
+            .0
+            .iter()
+            .filter(|&&t| t == 9)
+            .count()
+    };
+    let mapping = with(&[("/G_mapping/", WeightMode::Int8Dynamic)]);
+    assert_eq!(
+        int8(&mapping),
+        8,
+        "only the mapping network's 8 dense layers"
+    );
+    let but_one = with(&[
+        ("/G_mapping/", WeightMode::Int8Dynamic),
+        ("/G_mapping/Dense0/", WeightMode::Float),
+    ]);
+    assert_eq!(int8(&but_one), 7);
+}
+
+#[test]
 fn bad_quantize_options_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.tflite");
@@ -154,8 +185,13 @@ fn bad_quantize_options_are_usage_errors() {
         ),
         (
             &["--quantize", "int8-dynamic", "--quantize-keep-float", "("][..],
-            "--quantize-keep-float '('",
+            "quantization layer pattern '('",
         ),
+        (
+            &["--quantize-layer", "x=int3"][..],
+            "--quantize-layer 'x=int3'",
+        ),
+        (&["--quantize-layer", "no-mode"][..], "expected REGEX=MODE"),
     ] {
         let o = sgc_lower(&graph, &out, args);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -76,8 +76,9 @@ pub struct BackendOptions {
     pub flex: Option<NodeDefEncoder>,
     /// How constant conv and dense weights are stored (`--quantize`).
     pub weights: quant::WeightMode,
-    /// Nodes (by name) whose weights stay float32 whatever `weights` says (`--quantize-keep-float`).
-    pub keep_float: std::collections::HashSet<String>,
+    /// Conv and dense nodes (by name) whose weights take another mode than `weights`
+    /// (`--quantize-layer`, `--quantize-keep-float`).
+    pub layer_weights: std::collections::HashMap<String, quant::WeightMode>,
 }
 
 /// Constant bytes of one tensor: shared with the IR when no layout change was needed.

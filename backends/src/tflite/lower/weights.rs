@@ -31,11 +31,10 @@ impl<'g> Lowerer<'g> {
         suffix: &str,
     ) -> Result<i32, BackendError> {
         let v = self.resolve(v);
-        let kept = self.options.keep_float.contains(&self.g.node(n).name);
-        let mode = if kept {
-            WeightMode::Float
-        } else {
-            self.options.weights
+        let name = &self.g.node(n).name;
+        let mode = match self.options.layer_weights.get(name) {
+            Some(&m) => m,
+            None => self.options.weights,
         };
         let source = self.const_of(v).filter(|c| c.dtype() == DType::F32);
         let (Some(c), false) = (source, mode == WeightMode::Float) else {
