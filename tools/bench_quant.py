@@ -87,8 +87,10 @@ def main():
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--out")
     ap.add_argument("--json")
-    ap.add_argument("extra", nargs="*", help="more sgc lower arguments (after --)")
-    a = ap.parse_args()
+    # Everything after `--` goes to sgc lower for every model.
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     sgc = os.environ.get("SGC_BIN") or str(TOOLS.parent / "target/release/sgc")
     out = Path(a.out or tempfile.mkdtemp(prefix="sgc-bench-quant-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +100,7 @@ def main():
     models = []
     for m in modes:
         path = out / ("%s.tflite" % m.replace("+keep=", "_keep_").replace("/", "_"))
-        lower(sgc, a.graph, path, a.inputs, m, a.extra)
+        lower(sgc, a.graph, path, a.inputs, m, extra)
         models.append(path)
     lat = latencies(models, a.runs)
     base_rss = peak_rss_mb()
