@@ -79,9 +79,9 @@ impl ChannelView {
 
 /// Symmetric int8 scales, one per channel: `max |w| / 127` (1 for an all-zero channel, whose values are
 /// all 0 whatever the scale; TFLite wants scales > 0).
-pub fn int8_scales(w: &[f32], view: ChannelView) -> Vec<f32> {
+pub fn int8_scales(w: impl IntoIterator<Item = f32>, view: ChannelView) -> Vec<f32> {
     let mut max = vec![0f32; view.channels];
-    for (i, &v) in w.iter().enumerate() {
+    for (i, v) in w.into_iter().enumerate() {
         let c = view.channel(i);
         max[c] = max[c].max(v.abs());
     }
@@ -90,11 +90,22 @@ pub fn int8_scales(w: &[f32], view: ChannelView) -> Vec<f32> {
         .collect()
 }
 
+/// The values of little-endian f32 bytes, decoded as they are read (weights are never copied whole).
+pub fn f32_values(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
 /// `round(w / scale[c])` clamped to [-127, 127], as bytes.
-pub fn quantize_int8(w: &[f32], view: ChannelView, scales: &[f32]) -> Vec<u8> {
-    w.iter()
+pub fn quantize_int8(
+    w: impl IntoIterator<Item = f32>,
+    view: ChannelView,
+    scales: &[f32],
+) -> Vec<u8> {
+    w.into_iter()
         .enumerate()
-        .map(|(i, &v)| {
+        .map(|(i, v)| {
             let q = (v / scales[view.channel(i)]).round().clamp(-127.0, 127.0);
             q as i8 as u8
         })
@@ -141,16 +152,10 @@ pub fn f32_to_f16(x: f32) -> u16 {
 
 /// The stored bytes of little-endian f32 weights `source`, in the source's own layout.
 pub fn encode(source: &[u8], view: ChannelView, to: &StoredAs) -> Vec<u8> {
-    let w: Vec<f32> = source
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let w = f32_values(source);
     match to {
-        StoredAs::Int8(scales) => quantize_int8(&w, view, scales),
-        StoredAs::F16 => w
-            .iter()
-            .flat_map(|&v| f32_to_f16(v).to_le_bytes())
-            .collect(),
+        StoredAs::Int8(scales) => quantize_int8(w, view, scales),
+        StoredAs::F16 => w.flat_map(|v| f32_to_f16(v).to_le_bytes()).collect(),
     }
 }
 
@@ -163,16 +168,16 @@ mod tests {
         // Shape [2, 3] with channels on axis 1: columns.
         let w = [1.0f32, -0.5, 0.0, -2.0, 0.25, 0.0];
         let view = ChannelView::new(&[2, 3], 1);
-        let s = int8_scales(&w, view);
+        let s = int8_scales(w, view);
         assert_eq!(s, vec![2.0 / 127.0, 0.5 / 127.0, 1.0]);
-        let q: Vec<i8> = quantize_int8(&w, view, &s)
+        let q: Vec<i8> = quantize_int8(w, view, &s)
             .into_iter()
             .map(|b| b as i8)
             .collect();
         // 1.0 / (2/127) = 63.5 rounds away from zero to 64; the largest magnitude is exactly ±127.
         assert_eq!(q, vec![64, -127, 0, -127, 64, 0]);
         // Channels on axis 0: rows.
-        let s0 = int8_scales(&w, ChannelView::new(&[2, 3], 0));
+        let s0 = int8_scales(w, ChannelView::new(&[2, 3], 0));
         assert_eq!(s0, vec![1.0 / 127.0, 2.0 / 127.0]);
         // Dequantized values are within half a step of the originals.
         for (i, (&v, &qi)) in w.iter().zip(&q).enumerate() {

@@ -62,8 +62,7 @@ impl<'g> Lowerer<'g> {
         let (dtype, to, quantization, tag) = match mode {
             WeightMode::Fp16 => (DType::F16, StoredAs::F16, None, "fp16"),
             _ => {
-                let w = c.to_vec::<f32>().map_err(|e| self.err(n, e))?;
-                let scales = quant::int8_scales(&w, view);
+                let scales = quant::int8_scales(quant::f32_values(c.bytes()), view);
                 let q = Quantization {
                     zero_point: vec![0; scales.len()],
                     scale: scales.clone(),
