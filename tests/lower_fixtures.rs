@@ -4,13 +4,19 @@
 
 mod common;
 
-use common::{assert_close, run_litert, Fixture};
+use common::{assert_close, assert_interpreter_close, run_litert, Fixture};
 use sgc::{lower, LowerOptions};
 use sgc_ir::{interp, Graph, Tensor, ValueRef};
 use sgc_passes::io::select_io;
 
-/// Runs the reference interpreter on `graph` with the fixture's inputs.
-fn interpret(graph: &Graph, f: &Fixture) -> Vec<Tensor> {
+/// Runs the reference interpreter on `graph` with the fixture's inputs (see
+/// [`common::interpret_with_cast_inputs`]).
+fn interpret(graph: &Graph, f: &Fixture) -> Vec<(Tensor, Option<Tensor>)> {
+    common::interpret_with_cast_inputs(graph, |fetch| interpret_values(graph, f, fetch))
+}
+
+/// The interpreter's values of `fetch` on the fixture's inputs.
+fn interpret_values(graph: &Graph, f: &Fixture, fetch: &[ValueRef]) -> Vec<Tensor> {
     let feeds: Vec<_> = f
         .input_tensors()
         .into_iter()
@@ -24,8 +30,7 @@ fn interpret(graph: &Graph, f: &Fixture) -> Vec<Tensor> {
             (n, t)
         })
         .collect();
-    let fetch: Vec<ValueRef> = graph.outputs.iter().map(|o| o.value).collect();
-    interp::run(graph, &feeds, &fetch).expect("interpreter runs")
+    interp::run(graph, &feeds, fetch).expect("interpreter runs")
 }
 
 fn check(name: &str) {
@@ -39,7 +44,7 @@ fn check(name: &str) {
     // Graph::verify runs after every pass only from a valid graph on: the imported fixture must be one.
     imported.verify().expect("the imported fixture verifies");
     for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
-        assert_close(
+        assert_interpreter_close(
             &format!("{name} {out}: interpreter, imported graph"),
             &got,
             want,
@@ -53,7 +58,7 @@ fn check(name: &str) {
     };
     let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
     for ((out, want), got) in reference.iter().zip(interpret(&lowered.graph, &f)) {
-        assert_close(
+        assert_interpreter_close(
             &format!("{name} {out}: interpreter, lowered graph"),
             &got,
             want,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_close, run_litert, Fixture};
 use sgc::{lower, LowerOptions};
-use sgc_ir::{interp, Tensor, ValueRef};
+use sgc_ir::{interp, Tensor};
 use sgc_passes::io::IoSpec;
 use sgc_passes::stylegan::{ImageOutput, Part, StyleganOptions};
 
@@ -84,10 +84,11 @@ fn check(
     assert_eq!(g.inputs.len(), 1, "{what}: inputs");
     assert_eq!(g.outputs.len(), 1, "{what}: outputs");
     if interpret {
-        let fetch: Vec<ValueRef> = g.outputs.iter().map(|o| o.value).collect();
-        let got = interp::run(g, &[(g.inputs[0], input.clone())], &fetch).expect("interpreter");
-        assert_eq!(got[0].dtype(), want.dtype(), "{what}: dtype");
-        assert_close(&format!("{what}: interpreter"), &got[0], want);
+        let got = common::interpret_with_cast_inputs(g, |fetch| {
+            interp::run(g, &[(g.inputs[0], input.clone())], fetch).expect("interpreter")
+        });
+        assert_eq!(got[0].0.dtype(), want.dtype(), "{what}: dtype");
+        common::assert_interpreter_close(&format!("{what}: interpreter"), &got[0], want);
     }
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model.tflite");

@@ -24,6 +24,9 @@ impl std::fmt::Debug for Tensor {
 /// Element types that can be read from and written to tensor bytes.
 pub trait Element: Copy + Default + 'static {
     const DTYPE: DType;
+    /// Every bit pattern of `size_of::<Self>()` bytes is a value and the in-memory layout is the
+    /// little-endian encoding (on little-endian targets): slices convert with one copy.
+    const PLAIN: bool;
     fn read_le(b: &[u8]) -> Self;
     fn write_le(self, out: &mut Vec<u8>);
 }
@@ -32,6 +35,7 @@ macro_rules! element {
     ($t:ty, $d:expr) => {
         impl Element for $t {
             const DTYPE: DType = $d;
+            const PLAIN: bool = cfg!(target_endian = "little");
             fn read_le(b: &[u8]) -> Self {
                 <$t>::from_le_bytes(b.try_into().expect("element size"))
             }
@@ -51,6 +55,8 @@ element!(u8, DType::U8);
 
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
+    // Only 0 and 1 are bools.
+    const PLAIN: bool = false;
     fn read_le(b: &[u8]) -> Self {
         b[0] != 0
     }
@@ -83,14 +89,27 @@ impl Tensor {
             "shape {shape:?} does not match {} values",
             values.len()
         );
-        let mut out = Vec::with_capacity(values.len() * T::DTYPE.size().unwrap_or(1));
-        for v in values {
-            v.write_le(&mut out);
-        }
+        let data = if T::PLAIN {
+            // SAFETY: a PLAIN element's memory is its little-endian encoding; the slice covers exactly
+            // the vector's initialised elements.
+            let raw = unsafe {
+                std::slice::from_raw_parts(
+                    values.as_ptr() as *const u8,
+                    std::mem::size_of_val(values.as_slice()),
+                )
+            };
+            Bytes::copy_from_slice(raw)
+        } else {
+            let mut out = Vec::with_capacity(values.len() * T::DTYPE.size().unwrap_or(1));
+            for v in values {
+                v.write_le(&mut out);
+            }
+            Bytes::from(out)
+        };
         Tensor {
             dtype: T::DTYPE,
             shape,
-            data: Bytes::from(out),
+            data,
         }
     }
 
@@ -147,6 +166,21 @@ impl Tensor {
             ));
         }
         let size = T::DTYPE.size().unwrap_or(1);
+        if T::PLAIN && size == std::mem::size_of::<T>() {
+            let n = self.data.len() / size;
+            let mut v: Vec<T> = Vec::with_capacity(n);
+            // SAFETY: `v` has room for `n` elements; any bytes are a valid PLAIN element, and exactly
+            // `n * size` bytes are copied before the length is set.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    self.data.as_ptr(),
+                    v.as_mut_ptr() as *mut u8,
+                    n * size,
+                );
+                v.set_len(n);
+            }
+            return Ok(v);
+        }
         Ok(self.data.chunks_exact(size).map(T::read_le).collect())
     }
 

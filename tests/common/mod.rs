@@ -7,7 +7,7 @@ pub mod pass_cases;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sgc_ir::Tensor;
+use sgc_ir::{Tensor, ValueRef};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -182,5 +182,67 @@ pub fn assert_close(what: &str, actual: &Tensor, reference: &Tensor) {
     assert!(
         err <= bound,
         "{what}: max abs error {err:.3e} exceeds 1e-4 × max |ref| = {bound:.3e}"
+    );
+}
+
+/// The graph's outputs by `run` (which evaluates the values it is given), each with, for an output made
+/// by a float → integer `Cast`, the Cast's float input (see [`assert_interpreter_close`]).
+pub fn interpret_with_cast_inputs(
+    graph: &sgc_ir::Graph,
+    run: impl FnOnce(&[ValueRef]) -> Vec<Tensor>,
+) -> Vec<(Tensor, Option<Tensor>)> {
+    // The Cast an output comes from, through what only forwards it (Identity, a one-tensor concat).
+    let cast_input = |mut v: ValueRef| loop {
+        let ins = graph.inputs(v.node);
+        match graph.node(v.node).op {
+            sgc_ir::Op::Cast => return ins.first().copied(),
+            sgc_ir::Op::Identity => v = *ins.first()?,
+            sgc_ir::Op::ConcatV2 if ins.len() == 2 => v = ins[0],
+            _ => return None,
+        }
+    };
+    let casts: Vec<Option<ValueRef>> = graph.outputs.iter().map(|o| cast_input(o.value)).collect();
+    let mut fetch: Vec<ValueRef> = graph.outputs.iter().map(|o| o.value).collect();
+    fetch.extend(casts.iter().flatten());
+    let mut got = run(&fetch).into_iter();
+    let outs: Vec<Tensor> = got.by_ref().take(graph.outputs.len()).collect();
+    outs.into_iter()
+        .zip(&casts)
+        .map(|(t, c)| (t, c.and_then(|_| got.next())))
+        .collect()
+}
+
+/// The interpreter's output against TensorFlow's, within [`RELATIVE_TOLERANCE`] of the range.
+/// An integer output of a float → integer `Cast` (the uint8 image) is held to that tolerance on the
+/// float before the cast: an element may then differ by one step only where the interpreter's float is
+/// within the tolerance of an integer, the edge where the cast's truncation flips (two float
+/// implementations that agree to 1e-4 can land on either side of it).
+pub fn assert_interpreter_close(what: &str, got: &(Tensor, Option<Tensor>), want: &Tensor) {
+    let (got, pre) = got;
+    let Some(pre) = pre.as_ref().filter(|_| got.dtype().is_int()) else {
+        return assert_close(what, got, want);
+    };
+    let (g, w, p) = (
+        got.to_f64s().unwrap(),
+        want.to_f64s().unwrap(),
+        pre.to_f64s().unwrap(),
+    );
+    let range = w.iter().fold(0f64, |m, v| m.max(v.abs()));
+    let tol = RELATIVE_TOLERANCE * range;
+    let mut flips = 0;
+    for (i, ((a, b), f)) in g.iter().zip(&w).zip(&p).enumerate() {
+        if a != b {
+            let edge = (f - f.round()).abs();
+            assert!(
+                (a - b).abs() == 1.0 && edge <= tol,
+                "{what}: element {i} is {a}, TensorFlow's {b}; the float before the cast is {f} \
+                 ({edge:.2e} from an integer, tolerance {tol:.2e})"
+            );
+            flips += 1;
+        }
+    }
+    println!(
+        "{what}: equal but {flips} of {} elements, each one step at a cast edge",
+        g.len()
     );
 }

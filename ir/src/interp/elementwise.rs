@@ -195,8 +195,27 @@ pub(crate) fn zip_bcast<T: Copy, U>(
     let mut idx = vec![0usize; r - 1];
     let (mut ox, mut oy) = (0usize, 0usize);
     for _ in 0..outer {
-        for i in 0..inner {
-            res.push(f(x[ox + i * ix], y[oy + i * iy]));
+        // The innermost dimension as slices where it is contiguous or broadcast (vectorisable).
+        match (ix, iy) {
+            (1, 1) => res.extend(
+                x[ox..ox + inner]
+                    .iter()
+                    .zip(&y[oy..oy + inner])
+                    .map(|(&a, &b)| f(a, b)),
+            ),
+            (1, 0) => {
+                let b = y[oy];
+                res.extend(x[ox..ox + inner].iter().map(|&a| f(a, b)));
+            }
+            (0, 1) => {
+                let a = x[ox];
+                res.extend(y[oy..oy + inner].iter().map(|&b| f(a, b)));
+            }
+            _ => {
+                for i in 0..inner {
+                    res.push(f(x[ox + i * ix], y[oy + i * iy]));
+                }
+            }
         }
         for d in (0..r - 1).rev() {
             idx[d] += 1;
@@ -261,31 +280,68 @@ fn arith<T: Num>(
     ys: &[usize],
     out: Vec<usize>,
 ) -> Res<Tensor> {
-    let z = |f: fn(T, T) -> T| tensor_of(out.clone(), zip_bcast(x, xs, y, ys, &out, f));
-    let c = |f: fn(T, T) -> bool| tensor_of(out.clone(), zip_bcast(x, xs, y, ys, &out, f));
+    // Each op's function is its own type (a fn item or closure), so that zip_bcast inlines it.
     match op {
-        Op::Add | Op::AddV2 => z(T::add),
-        Op::Sub => z(T::sub),
-        Op::Mul => z(T::mul),
+        Op::Add | Op::AddV2 => map2(x, xs, y, ys, &out, T::add),
+        Op::Sub => map2(x, xs, y, ys, &out, T::sub),
+        Op::Mul => map2(x, xs, y, ys, &out, T::mul),
         Op::RealDiv => {
             if T::IS_INT && y.iter().any(|&v| v == T::zero()) {
                 return Err("integer division by zero".into());
             }
-            z(|a, b| a.div(b).unwrap_or_else(T::zero))
+            map2(x, xs, y, ys, &out, |a, b| a.div(b).unwrap_or_else(T::zero))
         }
-        Op::Maximum => z(|a, b| if is_nan(a) || a >= b { a } else { b }),
-        Op::Minimum => z(|a, b| if is_nan(a) || a <= b { a } else { b }),
-        Op::SquaredDifference => z(|a, b| {
+        Op::Maximum => map2(
+            x,
+            xs,
+            y,
+            ys,
+            &out,
+            |a, b| {
+                if is_nan(a) || a >= b {
+                    a
+                } else {
+                    b
+                }
+            },
+        ),
+        Op::Minimum => map2(
+            x,
+            xs,
+            y,
+            ys,
+            &out,
+            |a, b| {
+                if is_nan(a) || a <= b {
+                    a
+                } else {
+                    b
+                }
+            },
+        ),
+        Op::SquaredDifference => map2(x, xs, y, ys, &out, |a, b| {
             let d = a.sub(b);
             d.mul(d)
         }),
-        Op::Greater => c(|a, b| a > b),
-        Op::GreaterEqual => c(|a, b| a >= b),
-        Op::Less => c(|a, b| a < b),
-        Op::LessEqual => c(|a, b| a <= b),
-        Op::Equal => c(|a, b| a == b),
+        Op::Greater => map2(x, xs, y, ys, &out, |a, b| a > b),
+        Op::GreaterEqual => map2(x, xs, y, ys, &out, |a, b| a >= b),
+        Op::Less => map2(x, xs, y, ys, &out, |a, b| a < b),
+        Op::LessEqual => map2(x, xs, y, ys, &out, |a, b| a <= b),
+        Op::Equal => map2(x, xs, y, ys, &out, |a, b| a == b),
         _ => Err(format!("{op} is not defined on {}", T::DTYPE)),
     }
+}
+
+/// [`zip_bcast`] into a tensor of the broadcast shape `out`.
+fn map2<T: Copy, U: crate::tensor::Element>(
+    x: &[T],
+    xs: &[usize],
+    y: &[T],
+    ys: &[usize],
+    out: &[usize],
+    f: impl Fn(T, T) -> U,
+) -> Res<Tensor> {
+    tensor_of(out.to_vec(), zip_bcast(x, xs, y, ys, out, f))
 }
 
 /// NaN test that is false for integers (NaN propagates through Maximum/Minimum as in TensorFlow).

@@ -132,6 +132,85 @@ fn depthwise_is_per_channel_conv() {
     }
 }
 
+/// Conv2D by its definition (NHWC, SAME or VALID, f64 sums): the reference for the GEMM path.
+fn conv_by_definition(x: &Tensor, w: &Tensor, stride: usize, same: bool) -> (Vec<usize>, Vec<f32>) {
+    let (xs, ws) = (x.shape(), w.shape());
+    let (n, h, wd, c) = (xs[0], xs[1], xs[2], xs[3]);
+    let (kh, kw, o) = (ws[0], ws[1], ws[3]);
+    let (oh, ow, pt, pl) = if same {
+        let (oh, ow) = (h.div_ceil(stride), wd.div_ceil(stride));
+        let pad_h = ((oh - 1) * stride + kh).saturating_sub(h);
+        let pad_w = ((ow - 1) * stride + kw).saturating_sub(wd);
+        (oh, ow, pad_h / 2, pad_w / 2)
+    } else {
+        ((h - kh) / stride + 1, (wd - kw) / stride + 1, 0, 0)
+    };
+    let (xv, wv) = (vals(x), vals(w));
+    let mut out = vec![0f32; n * oh * ow * o];
+    for b in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for oc in 0..o {
+                    let mut acc = 0f64;
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let (iy, ix) = (
+                                (oy * stride + ky) as i64 - pt as i64,
+                                (ox * stride + kx) as i64 - pl as i64,
+                            );
+                            if iy < 0 || ix < 0 || iy >= h as i64 || ix >= wd as i64 {
+                                continue;
+                            }
+                            for ic in 0..c {
+                                let xi = ((b * h + iy as usize) * wd + ix as usize) * c + ic;
+                                let wi = ((ky * kw + kx) * c + ic) * o + oc;
+                                acc += xv[xi] as f64 * wv[wi] as f64;
+                            }
+                        }
+                    }
+                    out[((b * oh + oy) * ow + ox) * o + oc] = acc as f32;
+                }
+            }
+        }
+    }
+    (vec![n, oh, ow, o], out)
+}
+
+#[test]
+fn gemm_conv_equals_the_definition_across_patch_tiles() {
+    // 256 input channels and a 3×3 kernel make patch rows of 2304 values: the 32×32 output needs more
+    // than one patch tile, so tile edges are covered; the 1×1 case takes the no-copy pointwise path.
+    for (k, stride, pad, hw, c) in [
+        (3, 1, "SAME", 32, 256),
+        (3, 2, "SAME", 33, 256),
+        (3, 1, "VALID", 9, 16),
+        (1, 1, "VALID", 20, 64),
+    ] {
+        let x = rand(&[2, hw, hw, c], 11);
+        let w = rand(&[k, k, c, 8], 12);
+        let at = conv_attrs("NHWC", [stride as i64; 2], [1, 1], pad);
+        let got = ev1(Op::Conv2D, &at, &[x.clone(), w.clone()]);
+        let (shape, want) = conv_by_definition(&x, &w, stride, pad == "SAME");
+        assert_eq!(got.shape(), &shape[..], "{k}x{k} {pad} stride {stride}");
+        close(&vals(&got), &want, 1e-4);
+    }
+}
+
+#[test]
+fn gemm_backprop_input_is_the_adjoint_across_patch_tiles() {
+    // Stride 2 as in StyleGAN's fused upscale, and large enough to span several patch tiles.
+    let (c, o) = (256, 8);
+    let x = rand(&[1, 32, 32, c], 21);
+    let w = rand(&[3, 3, c, o], 22);
+    let at = conv_attrs("NHWC", [2, 2], [1, 1], "SAME");
+    let y = ev1(Op::Conv2D, &at, &[x.clone(), w.clone()]);
+    let g = rand(y.shape(), 23);
+    let sizes = i32s(&[1, 32, 32, c as i32]);
+    let bx = ev1(Op::Conv2DBackpropInput, &at, &[sizes, w, g.clone()]);
+    let (l, r) = (dot(&y, &g), dot(&x, &bx));
+    assert!((l - r).abs() < 1e-4 * (1.0 + l.abs()), "{l} vs {r}");
+}
+
 #[test]
 fn conv_backprop_input_is_the_adjoint() {
     for (df, stride, dil, pad, hw) in [
