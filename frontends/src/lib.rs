@@ -21,6 +21,7 @@
 pub mod error;
 pub mod export;
 pub mod graphdef;
+pub mod npy;
 pub mod pbtxt;
 pub mod tf;
 
