@@ -3,6 +3,7 @@
 //! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
 
 pub mod report;
+pub mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,15 @@ pub enum Error {
     FailOn(String),
     #[error("{path}: {error}")]
     Io { path: String, error: std::io::Error },
+    /// A bad input file other than a graph (`sgc verify --data`, a model that does not fit its source).
+    #[error("{0}")]
+    Input(String),
+    /// The LiteRT runtime is missing or failed (`sgc verify`).
+    #[error("{0}")]
+    Runtime(String),
+    /// `sgc verify`: the model is further from its source than the bounds allow.
+    #[error("{0}")]
+    Mismatch(String),
 }
 
 impl Error {

@@ -48,6 +48,45 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Check a model against its source: SOURCE runs in sgc's interpreter and MODEL in the LiteRT
+    /// runtime (libLiteRt.so of the ai-edge-litert wheel, loaded in-process) on the same inputs; prints
+    /// each output's largest absolute and relative error and, for image outputs, SSIM and PSNR of the
+    /// uint8 images. Exits 1 when a bound fails. Give the export options the model was lowered with
+    /// (`--resolution`, `--part` …): they choose the sub-network compared.
+    Verify {
+        /// The source graph: binary `.pb` or text `.pbtxt`.
+        source: PathBuf,
+        /// The model to check.
+        model: PathBuf,
+        /// Number of runs (default 16, or every sample of --data).
+        #[arg(long)]
+        samples: Option<usize>,
+        /// Seed of the N(0, 1) inputs drawn when --data is not given.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Inputs from a `.npy` file, `[NAME=]FILE`: one sample (the input's shape) or several stacked
+        /// on a new first axis; NAME may be left out for a model with one input. Repeatable.
+        #[arg(long, value_name = "[NAME=]FILE")]
+        data: Vec<String>,
+        /// Fail when an image output's mean SSIM is below this.
+        #[arg(long, value_name = "X")]
+        min_ssim: Option<f64>,
+        /// Fail when any single image's SSIM is below this.
+        #[arg(long, value_name = "X")]
+        min_ssim_each: Option<f64>,
+        /// Fail when an output's largest |model − source| over its largest |source| exceeds this.
+        #[arg(long, value_name = "E")]
+        max_rel: Option<f64>,
+        /// libLiteRt.so to load (default: $SGC_LITERT_LIB, else the ai_edge_litert package of
+        /// $VIRTUAL_ENV, of $SGC_PYTHON's environment or of ./.venv).
+        #[arg(long, value_name = "PATH")]
+        litert_lib: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+    },
     /// List the passes, in the order `sgc lower` runs them, with what each does.
     Passes,
     /// Say what becomes of every op type of a graph (builtin, custom, folded, removed by which pass, or
@@ -326,6 +365,54 @@ fn run(command: Command) -> Result<(), Error> {
                 eprintln!("wrote {}", path.display());
             }
             Ok(())
+        }
+        Command::Verify {
+            source,
+            model,
+            samples,
+            seed,
+            data,
+            min_ssim,
+            min_ssim_each,
+            max_rel,
+            litert_lib,
+            json,
+            pipeline,
+        } => {
+            let data = data
+                .iter()
+                .map(|d| match d.split_once('=') {
+                    Some((name, file)) => (Some(name.to_string()), PathBuf::from(file)),
+                    None => (None, PathBuf::from(d)),
+                })
+                .collect();
+            let options = sgc::verify::VerifyOptions {
+                lower: pipeline.options()?,
+                samples,
+                seed,
+                data,
+                litert_lib,
+                bounds: sgc::verify::Bounds {
+                    min_ssim,
+                    min_ssim_each,
+                    max_rel,
+                },
+            };
+            let verified = sgc::verify::verify(&source, &model, &options)?;
+            if json {
+                println!("{}", verified.to_json());
+            } else {
+                print!("{}", verified.render(&source, &model));
+            }
+            if verified.failures.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Mismatch(format!(
+                    "{}: {}",
+                    model.display(),
+                    verified.failures.join("; ")
+                )))
+            }
         }
         Command::Passes => {
             let pipeline = sgc_passes::lower_pipeline().names();

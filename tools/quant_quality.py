@@ -4,6 +4,10 @@ inputs: SSIM (mean and min over the images), PSNR and the largest pixel differen
 plus the largest float difference relative to the reference's range.
 
     python tools/quant_quality.py REFERENCE.tflite MODEL.tflite [--samples 16] [--seed 0] [--json]
+        [--save-inputs FILE.npy]
+
+--save-inputs writes the drawn inputs of a one-input model as one array [samples, *input shape], which
+`sgc verify SOURCE MODEL --data FILE.npy` reads, so that both measure on the same latents.
 
 Inputs are drawn from N(0, 1) (StyleGAN's latents; dlatent inputs alike), one sample per run, from
 numpy's default_rng(seed). An f32 NCHW or NHWC image output in [-1, 1] becomes uint8 as StyleGAN's
@@ -74,12 +78,15 @@ def run(model, inputs):
     return it.get_tensor(it.get_output_details()[0]["index"])
 
 
-def measure(reference, model, samples=16, seed=0):
+def measure(reference, model, samples=16, seed=0, save_inputs=None):
     rng = np.random.default_rng(seed)
     shapes = [d["shape"] for d in make_interpreter(str(reference)).get_input_details()]
-    ssims, psnrs, max_pixel, max_rel, image = [], [], 0, 0.0, None
+    if save_inputs and len(shapes) != 1:
+        raise SystemExit(f"--save-inputs: the model has {len(shapes)} inputs, not one")
+    ssims, psnrs, max_pixel, max_rel, image, drawn = [], [], 0, 0.0, None, []
     for _ in range(samples):
         inputs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        drawn.extend(inputs[:1])
         ref, got = run(reference, inputs), run(model, inputs)
         scale = max(float(np.abs(ref.astype(np.float64)).max()), 1e-30)
         max_rel = max(max_rel, float(np.abs(ref.astype(np.float64) - got).max()) / scale)
@@ -90,6 +97,8 @@ def measure(reference, model, samples=16, seed=0):
                 ssims.append(ssim(a, b))
                 psnrs.append(psnr(a, b))
                 max_pixel = max(max_pixel, int(np.abs(a.astype(int) - b.astype(int)).max()))
+    if save_inputs:
+        np.save(save_inputs, np.stack(drawn))
     result = {"samples": samples, "max_rel_err": max_rel}
     if image:
         result.update(
@@ -108,8 +117,9 @@ def main():
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--save-inputs", metavar="FILE.npy")
     a = ap.parse_args()
-    r = measure(a.reference, a.model, a.samples, a.seed)
+    r = measure(a.reference, a.model, a.samples, a.seed, a.save_inputs)
     if a.json:
         print(json.dumps(r))
     else:

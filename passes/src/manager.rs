@@ -161,6 +161,11 @@ impl PassManager {
         self.passes.iter().map(|p| p.name()).collect()
     }
 
+    /// Keeps the first `len` passes (`sgc verify` runs the pipeline up to the StyleGAN exports).
+    pub fn truncate(&mut self, len: usize) {
+        self.passes.truncate(len);
+    }
+
     /// Inserts a (configured) pass at `index` (see `stylegan::configure`).
     pub fn insert(&mut self, index: usize, pass: Box<dyn Pass>) {
         self.passes.insert(index.min(self.passes.len()), pass);
