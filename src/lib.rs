@@ -130,7 +130,8 @@ impl Error {
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
-  1  bad input: unreadable, corrupt or invalid graph (or a conversion error about it)
+  1  bad input: unreadable, corrupt or invalid graph (or a conversion error about it);
+     `sgc verify`: a bound failed, or the data, model or LiteRT runtime is unusable
   2  usage error: bad arguments or options
   3  unsupported op: an op with no TFLite lowering that is not made custom
      (`sgc report --fail-on` also exits 3 when an op has the named fate)";
