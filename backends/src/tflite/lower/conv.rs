@@ -78,6 +78,7 @@ impl<'g> Lowerer<'g> {
             view: &fshape,
             channels: 3,
             dimension: 0,
+            dynamic_kernel: true,
         };
         let w = self.weight(n, ins[1], layout, "ohwi")?;
         let bias = self.bias_input(n, dtype, fshape[3])?;
@@ -111,6 +112,7 @@ impl<'g> Lowerer<'g> {
             view: &[f[0], f[1], f[2] * f[3]],
             channels: 2,
             dimension: 3,
+            dynamic_kernel: false,
         };
         let w = self.weight(n, ins[1], layout, "1hwc")?;
         let bias = self.bias_input(n, dtype, f[2] * f[3])?;
@@ -148,6 +150,7 @@ impl<'g> Lowerer<'g> {
             view: &f,
             channels: 2,
             dimension: 0,
+            dynamic_kernel: true,
         };
         let w = self.weight(n, ins[1], layout, "ohwi")?;
         let x = self.value(ins[2])?;
@@ -192,6 +195,7 @@ impl<'g> Lowerer<'g> {
                 view: &wshape,
                 channels: 0,
                 dimension: 0,
+                dynamic_kernel: true,
             };
             self.weight(n, ins[1], layout, "weights")?
         } else {
@@ -201,6 +205,7 @@ impl<'g> Lowerer<'g> {
                 view: &wshape,
                 channels: 1,
                 dimension: 0,
+                dynamic_kernel: true,
             };
             self.weight(n, ins[1], layout, "transposed")?
         };

@@ -19,6 +19,11 @@ pub(super) struct WeightLayout<'a> {
     pub view: &'a [usize],
     pub channels: usize,
     pub dimension: i32,
+    /// LiteRT's XNNPACK delegate runs the op with an int8 weight and float input (its dynamically
+    /// quantized kernels: CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV). DEPTHWISE_CONV_2D has none: given
+    /// an int8 weight it leaves the delegate for TFLite's generic hybrid kernel, which measured slower
+    /// than float, so under `int8-dynamic` its int8 weight is dequantized instead (`int8-weights`).
+    pub dynamic_kernel: bool,
 }
 
 impl<'g> Lowerer<'g> {
@@ -35,6 +40,10 @@ impl<'g> Lowerer<'g> {
         let mode = match self.options.layer_weights.get(name) {
             Some(&m) => m,
             None => self.options.weights,
+        };
+        let mode = match mode {
+            WeightMode::Int8Dynamic if !layout.dynamic_kernel => WeightMode::Int8Weights,
+            m => m,
         };
         let source = self.const_of(v).filter(|c| c.dtype() == DType::F32);
         let (Some(c), false) = (source, mode == WeightMode::Float) else {
