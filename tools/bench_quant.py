@@ -7,7 +7,10 @@ mean/min, PSNR, max pixel error on 16 seeded latents).
 
     python tools/bench_quant.py GRAPH.pb --inputs latents_in=1,512 [-- extra sgc lower args]
         [--modes float,fp16,int8-weights,int8-dynamic,int8-dynamic+keep=REGEX] [--runs 10]
-        [--out DIR] [--json OUT.json]
+        [--out DIR] [--json OUT.json] [--anchor NAME=MODEL.tflite ...]
+
+--anchor adds a model made by another tool from sgc's float32 model (tools/make_anchors.py: AI Edge
+Quantizer's recipes) to the same interleaved run and the same measurements.
 
 The sgc binary is $SGC_BIN, else target/release/sgc. Numbers move ±30 % between runs on a shared
 machine: compare ratios from one run.
@@ -87,6 +90,7 @@ def main():
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--out")
     ap.add_argument("--json")
+    ap.add_argument("--anchor", action="append", default=[], metavar="NAME=MODEL")
     # Everything after `--` goes to sgc lower for every model.
     argv = sys.argv[1:]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -102,6 +106,12 @@ def main():
         path = out / ("%s.tflite" % m.replace("+keep=", "_keep_").replace("/", "_"))
         lower(sgc, a.graph, path, a.inputs, m, extra)
         models.append(path)
+    for spec in a.anchor:
+        name, _, path = spec.rpartition("=")
+        if not path or not Path(path).is_file():
+            raise SystemExit(f"--anchor {spec}: expected NAME=MODEL.tflite of an existing file")
+        modes.append(name)
+        models.append(Path(path))
     lat = latencies(models, a.runs)
     base_rss = peak_rss_mb()
     rows = []
