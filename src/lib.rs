@@ -2,6 +2,7 @@
 //!
 //! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
 
+pub mod auto_quant;
 pub mod report;
 pub mod verify;
 
@@ -39,6 +40,9 @@ pub struct LowerOptions {
     /// Per-layer weight modes: `(regular expression of node names, mode)`, later pairs winning over
     /// earlier ones (`--quantize-layer REGEX=MODE`, then `--quantize-keep-float REGEX` as `float`).
     pub quantize_layers: Vec<(String, sgc_backends::tflite::quant::WeightMode)>,
+    /// `--quantize auto`: choose each layer's weight mode by measurement (overrides the layers that
+    /// `quantize_layers` leaves alone).
+    pub auto_quant: Option<auto_quant::AutoOptions>,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -280,6 +284,13 @@ fn lower_graph(
     backend
         .layer_weights
         .extend(layer_weights(&graph, &options.quantize_layers)?);
+    if let Some(auto) = &options.auto_quant {
+        let choice = auto_quant::choose(&graph, &backend, auto)?;
+        notes.extend(choice.notes);
+        for (layer, mode) in choice.layer_weights {
+            backend.layer_weights.entry(layer).or_insert(mode);
+        }
+    }
     let tflite = sgc_backends::write_tflite_with(&graph, &backend)
         .map_err(|error| Error::Backend { file, error })?;
     Ok(Lowered {
@@ -418,9 +429,49 @@ pub fn parse_input_shape(spec: &str) -> Result<(String, Vec<i64>), Error> {
     Ok((name.to_string(), dims))
 }
 
+/// A size: bytes, or a number with kB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, Error> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "kB" | "KB" | "k" => 1e3,
+        "MB" | "M" => 1e6,
+        "GB" | "G" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        u => {
+            return Err(Error::Usage(format!(
+                "size '{s}': unknown unit '{u}' (B, kB, MB, GB, KiB, MiB, GiB)"
+            )))
+        }
+    };
+    let v: f64 = num.parse().map_err(|_| {
+        Error::Usage(format!(
+            "size '{s}': expected a number with an optional unit, e.g. 20MB"
+        ))
+    })?;
+    Ok((v * scale).round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("20MB").unwrap(), 20_000_000);
+        assert_eq!(parse_size("1.5 MiB").unwrap(), 1_572_864);
+        assert_eq!(parse_size("300000").unwrap(), 300_000);
+        assert_eq!(parse_size("2kB").unwrap(), 2000);
+        for bad in ["MB", "20 parsecs", "-1MB", ""] {
+            assert!(matches!(parse_size(bad), Err(Error::Usage(_))), "{bad}");
+        }
+    }
 
     #[test]
     fn input_shapes_parse() {

@@ -37,6 +37,8 @@ enum Command {
         /// Directory for `--dump-after` (default: current directory).
         #[arg(long)]
         dump_dir: Option<PathBuf>,
+        #[command(flatten)]
+        auto: AutoArgs,
     },
     /// Write C++ kernel stubs for the custom ops of a .tflite model: one file per op with a
     /// TfLiteRegistration (prepare sets the recorded output shapes, invoke is to be written), a header
@@ -240,7 +242,8 @@ struct CustomOpArgs {
     flex: bool,
     /// Store conv and dense weights quantized: fp16 (float16 + DEQUANTIZE), int8-weights (per-channel
     /// int8 + DEQUANTIZE, float compute) or int8-dynamic (int8 weights read by TFLite's dynamic-range
-    /// kernels); float keeps them float32.
+    /// kernels); float keeps them float32; auto (`sgc lower` only) measures each layer in LiteRT and
+    /// keeps fp16 the ones int8 harms most, to meet --max-size / --min-ssim.
     #[arg(long, value_name = "MODE", default_value = "float")]
     quantize: String,
     /// Keep the weights of the convs and dense layers whose node name matches this regular expression
@@ -253,20 +256,65 @@ struct CustomOpArgs {
     layers: Vec<String>,
 }
 
+/// `--quantize auto` (see README, "Quantized weights").
+#[derive(clap::Args)]
+struct AutoArgs {
+    /// With --quantize auto: the model must be at most this large (bytes, or 20MB, 30MiB …).
+    #[arg(long, value_name = "SIZE")]
+    max_size: Option<String>,
+    /// With --quantize auto: the mean SSIM of the images against float32 to reach (default 0.95 when
+    /// --max-size is not given).
+    #[arg(long, value_name = "X")]
+    min_ssim: Option<f64>,
+    /// With --quantize auto: seeded inputs the choice is checked on (layers are ranked on a quarter).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    auto_samples: usize,
+    /// With --quantize auto: the LiteRT library that measures (as for `sgc verify`).
+    #[arg(long, value_name = "PATH")]
+    litert_lib: Option<PathBuf>,
+}
+
+impl AutoArgs {
+    fn options(self, quantize_auto: bool) -> Result<Option<sgc::auto_quant::AutoOptions>, Error> {
+        if !quantize_auto {
+            if self.max_size.is_some() || self.min_ssim.is_some() {
+                return Err(Error::Usage(
+                    "--max-size and --min-ssim go with --quantize auto".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        if let Some(t) = self.min_ssim.filter(|t| !(0.0..=1.0).contains(t)) {
+            return Err(Error::Usage(format!("--min-ssim {t}: SSIM is at most 1")));
+        }
+        Ok(Some(sgc::auto_quant::AutoOptions {
+            max_size: self.max_size.as_deref().map(sgc::parse_size).transpose()?,
+            min_ssim: self.min_ssim,
+            samples: self.auto_samples,
+            litert_lib: self.litert_lib,
+        }))
+    }
+}
+
 /// `(regular expression, weight mode)` pairs, later ones winning.
 type QuantLayers = Vec<(String, sgc_backends::tflite::quant::WeightMode)>;
 
 impl CustomOpArgs {
     fn options(self) -> Result<(sgc_backends::BackendOptions, QuantLayers), Error> {
+        // `auto` is the driver's (it measures); the backend starts from int8-dynamic.
+        let quantize = if self.quantize == "auto" {
+            "int8-dynamic"
+        } else {
+            self.quantize.as_str()
+        };
         let backend = sgc_backends::BackendOptions {
             custom_ops: self.custom_ops,
             flex: self.flex.then_some(
                 sgc_frontends::export::encode_node_def as sgc_backends::tflite::NodeDefEncoder,
             ),
-            weights: self
-                .quantize
+            weights: quantize
                 .parse()
-                .map_err(|e| Error::Usage(format!("--quantize: {e}")))?,
+                .map_err(|e| Error::Usage(format!("--quantize: {e} (or auto)")))?,
             layer_weights: Default::default(),
         };
         let mut layers = Vec::new();
@@ -304,8 +352,11 @@ fn run(command: Command) -> Result<(), Error> {
             pipeline,
             dump_after,
             dump_dir,
+            auto,
         } => {
+            let auto_quant = auto.options(pipeline.custom.quantize == "auto")?;
             let options = LowerOptions {
+                auto_quant,
                 dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
                 dump_after,
                 ..pipeline.options()?

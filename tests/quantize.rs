@@ -215,3 +215,98 @@ fn float_mode_writes_the_model_it_always_wrote() {
     assert_eq!(lowered(&f, WeightMode::Float, &[]), plain);
     let _ = LowerOptions::default();
 }
+
+/// `--quantize auto`: the model it writes meets the size and quality it was asked for, measured
+/// independently (tools/quant_quality.py, 16 latents, against the float32 model), and is smaller than
+/// all-fp16; what cannot be met is an error that writes nothing.
+#[test]
+fn auto_meets_its_size_and_quality_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture::named("generator_full_32");
+    let float = dir.path().join("float.tflite");
+    std::fs::write(&float, lowered(&f, WeightMode::Float, &[])).unwrap();
+    let fp16 = lowered(&f, WeightMode::Fp16, &[]).len() as u64;
+    let int8 = lowered(&f, WeightMode::Int8Dynamic, &[]).len() as u64;
+
+    // A quality target: met on fresh latents (the choice saw 4 of its own), with fewer bytes than fp16.
+    let q995 = dir.path().join("auto_995.tflite");
+    let o = sgc_lower(
+        &f.graph(),
+        &q995,
+        &["--quantize", "auto", "--min-ssim", "0.995"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("--quantize auto:") && err.contains("fp16"),
+        "{err}"
+    );
+    let q = quality(&float, &q995);
+    let size = std::fs::metadata(&q995).unwrap().len();
+    println!("auto --min-ssim 0.995: {size} bytes (int8 {int8}, fp16 {fp16}), {q}");
+    assert!(q["ssim_mean"].as_f64().unwrap() >= 0.993, "{q}");
+    assert!(
+        size < fp16 && size > int8,
+        "{size} vs int8 {int8} / fp16 {fp16}"
+    );
+
+    // A size bound: met exactly, and the quality is at least all-int8's.
+    let budget = (int8 + fp16) / 2;
+    let sized = dir.path().join("auto_size.tflite");
+    let o = sgc_lower(
+        &f.graph(),
+        &sized,
+        &["--quantize", "auto", "--max-size", &budget.to_string()],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::metadata(&sized).unwrap().len() <= budget);
+    let all_int8 = dir.path().join("int8.tflite");
+    std::fs::write(&all_int8, lowered(&f, WeightMode::Int8Dynamic, &[])).unwrap();
+    let (qs, qi) = (quality(&float, &sized), quality(&float, &all_int8));
+    assert!(
+        qs["ssim_mean"].as_f64() >= qi["ssim_mean"].as_f64(),
+        "{qs} vs {qi}"
+    );
+
+    // Impossible targets.
+    let none = dir.path().join("none.tflite");
+    for (args, code, says) in [
+        (
+            &["--quantize", "auto", "--max-size", "1kB"][..],
+            2,
+            "impossible, the smallest model",
+        ),
+        (
+            &[
+                "--quantize",
+                "auto",
+                "--max-size",
+                &int8.to_string(),
+                "--min-ssim",
+                "0.99999",
+            ][..],
+            1,
+            "out of reach",
+        ),
+        (
+            &["--quantize", "auto", "--max-size", "20 parsecs"][..],
+            2,
+            "unknown unit",
+        ),
+        (&["--max-size", "1MB"][..], 2, "go with --quantize auto"),
+    ] {
+        let o = sgc_lower(&f.graph(), &none, args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!none.exists(), "no model is written");
+    }
+    // A graph without an image output has no SSIM to aim at.
+    let o = sgc_lower(
+        &Fixture::named("mapping").graph(),
+        &none,
+        &["--quantize", "auto"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not an image"));
+}

@@ -105,13 +105,13 @@ pub fn reference_graph(source: &Path, options: &LowerOptions) -> Result<Graph, E
 
 /// A small N(0, 1) generator (SplitMix64 and Box–Muller): the inputs are reproducible from the seed
 /// on every machine.
-struct Normal {
+pub(crate) struct Normal {
     state: u64,
     spare: Option<f64>,
 }
 
 impl Normal {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Normal {
             state: seed ^ 0x5367_635f_7665_7269,
             spare: None,
@@ -127,7 +127,7 @@ impl Normal {
         ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    fn next(&mut self) -> f32 {
+    pub(crate) fn next(&mut self) -> f32 {
         if let Some(v) = self.spare.take() {
             return v as f32;
         }

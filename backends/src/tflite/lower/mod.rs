@@ -172,6 +172,21 @@ struct Lowerer<'g> {
 
 use conv::bias_adds;
 pub use conv::fused_bias_adds;
+pub use weights::quantizable_weights;
+
+/// The value `v` stands for: through identity-like ops and the defaults of placeholders that are not
+/// graph inputs (which the lowering writes as aliases, not ops).
+fn resolve(g: &Graph, mut v: ValueRef) -> ValueRef {
+    loop {
+        let node = g.node(v.node);
+        let passes = node.op.is_identity_like()
+            || (node.op == Op::PlaceholderWithDefault && !g.inputs.contains(&v.node));
+        match g.inputs(v.node).first() {
+            Some(&src) if passes && v.port == 0 => v = src,
+            _ => return v,
+        }
+    }
+}
 pub use custom::attrs_to_flex;
 pub use tensors::transpose_bytes;
 use tensors::Derived;
@@ -230,16 +245,8 @@ impl<'g> Lowerer<'g> {
     }
 
     /// Follows identity-like ops (and unfed `PlaceholderWithDefault`s) to the value they pass through.
-    fn resolve(&self, mut v: ValueRef) -> ValueRef {
-        loop {
-            let node = self.g.node(v.node);
-            let passes = node.op.is_identity_like()
-                || (node.op == Op::PlaceholderWithDefault && !self.g.inputs.contains(&v.node));
-            match self.g.inputs(v.node).first() {
-                Some(&src) if passes && v.port == 0 => v = src,
-                _ => return v,
-            }
-        }
+    fn resolve(&self, v: ValueRef) -> ValueRef {
+        resolve(self.g, v)
     }
 
     /// Nodes that some graph output depends on through data edges, aliases resolved.

@@ -3,7 +3,7 @@
 //! put a DEQUANTIZE after the stored weight; `int8-dynamic` lets the op read the int8 weight itself
 //! (TFLite's hybrid kernels).
 
-use sgc_ir::{DType, NodeIndex, ValueRef};
+use sgc_ir::{DType, NodeIndex, Op, ValueRef};
 
 use super::Lowerer;
 use crate::tflite::quant::{self, ChannelView, Quantization, StoredAs, WeightMode};
@@ -24,6 +24,30 @@ pub(super) struct WeightLayout<'a> {
     /// an int8 weight it leaves the delegate for TFLite's generic hybrid kernel, which measured slower
     /// than float, so under `int8-dynamic` its int8 weight is dequantized instead (`int8-weights`).
     pub dynamic_kernel: bool,
+}
+
+/// The conv and dense nodes whose weight [`Lowerer::weight`] stores by `BackendOptions::weights` (the
+/// weight is the second operand of these four ops, lowered in `conv.rs`), with the weight's element
+/// count: a constant float32 one. What `--quantize auto` chooses a mode for.
+pub fn quantizable_weights(graph: &sgc_ir::Graph) -> Vec<(String, usize)> {
+    graph
+        .node_indices()
+        .filter(|&n| {
+            matches!(
+                graph.node(n).op,
+                Op::Conv2D | Op::DepthwiseConv2dNative | Op::Conv2DBackpropInput | Op::MatMul
+            )
+        })
+        .filter_map(|n| {
+            let w = super::resolve(graph, *graph.inputs(n).get(1)?);
+            let node = graph.node(w.node);
+            let c = node
+                .attrs
+                .tensor("value")
+                .filter(|_| node.op == Op::Const)?;
+            (c.dtype() == DType::F32).then(|| (graph.node(n).name.clone(), c.numel()))
+        })
+        .collect()
 }
 
 impl<'g> Lowerer<'g> {
