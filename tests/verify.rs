@@ -66,6 +66,10 @@ fn the_float_model_equals_its_source() {
         args.extend_from_slice(&["--max-rel", max_rel]);
         let (ok, json, err) = verify(&args);
         assert!(ok, "{fixture} {extra:?}: {err}");
+        assert!(
+            !err.contains("INFO:"),
+            "LiteRT's setup log is held back: {err}"
+        );
         let json = json.expect("json");
         assert_eq!(json["samples"], 4);
         for o in json["outputs"].as_array().unwrap() {
@@ -224,6 +228,12 @@ fn bad_inputs_are_clear_errors() {
             vec![s(&graph), s(&graph), "--samples", "1"],
             1,
             "LiteRT could not load the model",
+        ),
+        // What LiteRT logged comes with the failure (and only then).
+        (
+            vec![s(&graph), s(&graph), "--samples", "1"],
+            1,
+            "should be 'TFL3'",
         ),
     ] {
         let mut all = vec!["verify"];

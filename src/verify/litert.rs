@@ -214,6 +214,54 @@ impl LiteRt {
     }
 }
 
+/// Runs `f` with file descriptor 2 sent to a temporary file, and gives back what was written there:
+/// LiteRT logs a dozen INFO lines on every model it opens and closes (`--quantize auto` opens dozens),
+/// which are only worth showing when something fails. `SGC_LITERT_LOG=1` leaves stderr alone.
+fn captured_stderr<T>(f: impl FnOnce() -> T) -> (T, String) {
+    use std::io::{Read, Seek};
+    use std::os::fd::AsRawFd;
+    let file = if std::env::var_os("SGC_LITERT_LOG").is_some() {
+        None
+    } else {
+        tempfile::tempfile().ok()
+    };
+    let Some(mut file) = file else {
+        return (f(), String::new());
+    };
+    // SAFETY: dup/dup2/close on descriptor 2 and on descriptors this function owns; the saved copy is
+    // put back before returning whatever `f` did.
+    let saved = unsafe { libc::dup(2) };
+    if saved < 0 || unsafe { libc::dup2(file.as_raw_fd(), 2) } < 0 {
+        if saved >= 0 {
+            unsafe { libc::close(saved) };
+        }
+        return (f(), String::new());
+    }
+    let out = f();
+    unsafe {
+        libc::dup2(saved, 2);
+        libc::close(saved);
+    }
+    let mut log = String::new();
+    if file.rewind().is_ok() {
+        let _ = file.read_to_string(&mut log);
+    }
+    (out, log)
+}
+
+/// `e` with LiteRT's warnings and errors appended, when it wrote any.
+fn with_log(e: String, log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("INFO:"))
+        .collect();
+    if lines.is_empty() {
+        e
+    } else {
+        format!("{e}\nLiteRT said:\n  {}", lines.join("\n  "))
+    }
+}
+
 /// One signature tensor: its name, element type, dimensions and size in bytes.
 #[derive(Debug, Clone)]
 pub struct TensorSpec {
@@ -235,8 +283,14 @@ pub struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
-    /// Opens `path` (its first signature) on the CPU. Errors name the file and the failing step.
+    /// Opens `path` (its first signature) on the CPU. Errors name the file and the failing step, with
+    /// what LiteRT logged.
     pub fn open(rt: &'a LiteRt, path: &Path) -> Result<Model<'a>, String> {
+        let (m, log) = captured_stderr(|| Self::open_inner(rt, path));
+        m.map_err(|e| with_log(e, &log))
+    }
+
+    fn open_inner(rt: &'a LiteRt, path: &Path) -> Result<Model<'a>, String> {
         let file = path.display().to_string();
         let cpath = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| format!("{file}: the path has a NUL byte"))?;
@@ -377,6 +431,12 @@ impl<'a> Model<'a> {
     /// Runs the model on one byte buffer per input (each exactly its tensor's size), giving the bytes of
     /// every output.
     pub fn run(&mut self, inputs: &[&[u8]]) -> Result<Vec<Vec<u8>>, String> {
+        // The first run allocates the tensors (and logs); a failure says why.
+        let (r, log) = captured_stderr(|| self.run_inner(inputs));
+        r.map_err(|e| with_log(e, &log))
+    }
+
+    fn run_inner(&mut self, inputs: &[&[u8]]) -> Result<Vec<Vec<u8>>, String> {
         let a = &self.rt.api;
         if inputs.len() != self.inputs.len() {
             return Err(format!(
@@ -449,6 +509,12 @@ fn lock_status(name: &str, s: Status) -> Result<(), String> {
 
 impl Drop for Model<'_> {
     fn drop(&mut self) {
+        captured_stderr(|| self.destroy());
+    }
+}
+
+impl Model<'_> {
+    fn destroy(&mut self) {
         let a = &self.rt.api;
         // SAFETY: every non-null handle was created by the library and is destroyed exactly once,
         // buffers before the compiled model, the model and the environment they belong to.
