@@ -41,8 +41,11 @@ pub fn images(shape: &[usize], values: Values<'_>, layout: ImageLayout) -> Vec<I
     let px = |i: usize| -> u8 {
         match values {
             Values::U8(v) => v[i],
-            // f32 arithmetic, as NumPy does on a float32 array.
-            Values::F32(v) => (v[i] * 127.5 + 127.5).round_ties_even().clamp(0.0, 255.0) as u8,
+            Values::F32(b) => {
+                let v = f32::from_le_bytes(b[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+                // f32 arithmetic, as NumPy does on a float32 array.
+                (v * 127.5 + 127.5).round_ties_even().clamp(0.0, 255.0) as u8
+            }
         }
     };
     (0..n)
@@ -63,10 +66,10 @@ pub fn images(shape: &[usize], values: Values<'_>, layout: ImageLayout) -> Vec<I
         .collect()
 }
 
-/// Output values, in the two dtypes image outputs have.
+/// Output values as tensor bytes (little-endian), in the two dtypes image outputs have.
 #[derive(Debug, Clone, Copy)]
 pub enum Values<'a> {
-    F32(&'a [f32]),
+    F32(&'a [u8]),
     U8(&'a [u8]),
 }
 
@@ -218,7 +221,10 @@ mod tests {
     #[test]
     fn floats_round_half_to_even_and_clip_like_numpy() {
         // 1×1×1×3 NHWC: −1 → 0, (0.5 − 127.5)/127.5 → exactly 0.5 → 0 (half to even), 2 → 255.
-        let v = [-1.0f32, (0.5 - 127.5) / 127.5, 2.0];
+        let v: Vec<u8> = [-1.0f32, (0.5 - 127.5) / 127.5, 2.0]
+            .iter()
+            .flat_map(|f| f.to_le_bytes())
+            .collect();
         let img = &images(&[1, 1, 1, 3], Values::F32(&v), ImageLayout::Nhwc)[0];
         assert_eq!(img.px, vec![0, 0, 255]);
         // NCHW puts channel planes apart.

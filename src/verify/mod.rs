@@ -470,21 +470,18 @@ impl Acc {
             .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
         self.max_abs = self.max_abs.max(max_abs);
         self.max_rel = self.max_rel.max(max_abs / scale);
-        if let Some(layout) = ImageLayout::of(&shape) {
-            let (wi, gi) = match want.dtype() {
-                DType::F32 => {
-                    let (wv, gv) = (want.to_vec::<f32>()?, got_t.to_vec::<f32>()?);
-                    (
-                        metrics::images(&shape, Values::F32(&wv), layout),
-                        metrics::images(&shape, Values::F32(&gv), layout),
-                    )
-                }
-                DType::U8 => (
-                    metrics::images(&shape, Values::U8(want.bytes()), layout),
-                    metrics::images(&shape, Values::U8(got), layout),
-                ),
-                _ => return Ok(()),
-            };
+        let values = |b| match want.dtype() {
+            DType::F32 => Some(Values::F32(b)),
+            DType::U8 => Some(Values::U8(b)),
+            _ => None,
+        };
+        if let (Some(layout), Some(w), Some(g)) =
+            (ImageLayout::of(&shape), values(want.bytes()), values(got))
+        {
+            let (wi, gi) = (
+                metrics::images(&shape, w, layout),
+                metrics::images(&shape, g, layout),
+            );
             for (a, b) in wi.iter().zip(&gi) {
                 self.ssims.push(metrics::ssim(a, b));
                 self.psnrs.push(metrics::psnr(a, b));
