@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{python, repo_root, sgc, sgc_lower, Fixture};
+use common::{sgc, sgc_lower, Fixture};
 use sgc::{lower, LowerOptions};
 use sgc_backends::tflite::quant::WeightMode;
 
@@ -34,21 +34,9 @@ fn lowered(f: &Fixture, mode: WeightMode, keep_float: &[&str]) -> Vec<u8> {
         .tflite
 }
 
-/// The quality report of `model` against `reference`.
+/// The quality report of `model` against `reference` (see [`common::quant_quality`]).
 fn quality(reference: &Path, model: &Path) -> serde_json::Value {
-    let out = std::process::Command::new(python())
-        .arg(repo_root().join("tools/quant_quality.py"))
-        .args([reference, model])
-        .arg("--json")
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "quant_quality.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+    common::quant_quality(reference, model, &[])
 }
 
 /// `(tensor type, count)` of the model's constant tensors, and its operator names.

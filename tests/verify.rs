@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{python, repo_root, sgc, sgc_lower, Fixture};
+use common::{sgc, sgc_lower, Fixture};
 
 fn lowered(dir: &Path, f: &Fixture, name: &str, extra: &[&str]) -> PathBuf {
     let path = dir.join(format!("{}_{name}.tflite", f.name));
@@ -88,18 +88,7 @@ fn quantized_ssim_equals_the_benchmark_measure_on_the_same_latents() {
     let float = lowered(dir.path(), &f, "float", &[]);
     let quant = lowered(dir.path(), &f, "dyn", &["--quantize", "int8-dynamic"]);
     let latents = dir.path().join("latents.npy");
-    let out = std::process::Command::new(python())
-        .arg(repo_root().join("tools/quant_quality.py"))
-        .args([s(&float), s(&quant), "--json", "--save-inputs", s(&latents)])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let bench: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let bench = common::quant_quality(&float, &quant, &["--save-inputs", s(&latents)]);
     let (ok, json, err) = verify(&[s(&f.graph()), s(&quant), "--data", s(&latents)]);
     assert!(ok, "{err}");
     let o = &json.unwrap()["outputs"][0];

@@ -246,3 +246,22 @@ pub fn assert_interpreter_close(what: &str, got: &(Tensor, Option<Tensor>), want
         g.len()
     );
 }
+
+/// `tools/quant_quality.py REFERENCE MODEL --json EXTRA…` (both models in LiteRT on 16 seeded latents):
+/// its JSON result.
+pub fn quant_quality(reference: &Path, model: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(repo_root().join("tools/quant_quality.py"))
+        .args([reference, model])
+        .arg("--json")
+        .args(extra)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "quant_quality.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
