@@ -241,9 +241,10 @@ struct CustomOpArgs {
     #[arg(long)]
     flex: bool,
     /// Store conv and dense weights quantized: fp16 (float16 + DEQUANTIZE), int8-weights (per-channel
-    /// int8 + DEQUANTIZE, float compute) or int8-dynamic (int8 weights read by TFLite's dynamic-range
-    /// kernels); float keeps them float32; auto (`sgc lower` only) measures each layer in LiteRT and
-    /// keeps fp16 the ones int8 harms most, to meet --max-size / --min-ssim.
+    /// int8 + DEQUANTIZE, float compute), int8-dynamic (int8 weights read by TFLite's dynamic-range
+    /// kernels), int4-weights / int4-dynamic (the same with int4); float keeps them float32; auto
+    /// (`sgc lower` only) measures each layer in LiteRT and keeps fp16 the ones int8 harms most (int4
+    /// the ones it harms least, when int8 does not fit --max-size), to meet --max-size / --min-ssim.
     #[arg(long, value_name = "MODE", default_value = "float")]
     quantize: String,
     /// Keep the weights of the convs and dense layers whose node name matches this regular expression

@@ -20,6 +20,8 @@ const BOUNDS: &[(WeightMode, f64, f64, i64)] = &[
     (WeightMode::Fp16, 0.999, 55.0, 2),
     (WeightMode::Int8Weights, 0.98, 36.0, 40),
     (WeightMode::Int8Dynamic, 0.97, 33.0, 60),
+    (WeightMode::Int4Weights, 0.5, 18.0, 255),
+    (WeightMode::Int4Dynamic, 0.5, 18.0, 255),
 ];
 
 fn lowered(f: &Fixture, mode: WeightMode, keep_float: &[&str]) -> Vec<u8> {
@@ -90,33 +92,113 @@ fn every_mode_keeps_image_quality_and_shrinks_the_model() {
             assert!(q["psnr_mean"].as_f64().unwrap() >= min_psnr, "{what}");
             assert!(q["max_pixel_err"].as_i64().unwrap() <= max_pixel, "{what}");
 
-            // Size: float16 halves the weights, int8 quarters them (plus scales and the rest).
+            // Size: float16 halves the weights, int8 quarters them, int4 eighths them (plus scales and
+            // the rest).
             let ratio = model.len() as f64 / float.len() as f64;
-            let bound = if mode == WeightMode::Fp16 { 0.56 } else { 0.36 };
+            let (bound, stored) = match mode {
+                WeightMode::Fp16 => (0.56, 1), // FLOAT16
+                WeightMode::Int8Weights | WeightMode::Int8Dynamic => (0.36, 9), // INT8
+                _ => (0.24, 17),               // INT4
+            };
             assert!(ratio <= bound, "{what}: size ratio {ratio:.3}");
 
             // The weights are stored quantized; DEQUANTIZE only where the compute is float: every weight
-            // but in int8-dynamic, where only DEPTHWISE_CONV_2D (no dynamic-range kernel in XNNPACK)
-            // computes in float.
+            // but in the dynamic modes, where only the ops without a dynamic-range kernel for the
+            // stored type compute in float (DEPTHWISE_CONV_2D; for int4 also TRANSPOSE_CONV).
             let (types, ops) = tensor_types_and_ops(&model);
-            let stored = if mode == WeightMode::Fp16 { 1 } else { 9 }; // FLOAT16, INT8
             let quantized = types.iter().filter(|&&t| t == stored).count();
             assert_eq!(
                 quantized, weights,
                 "{what}: one stored weight per conv/dense op"
             );
             let dequantize = ops.iter().filter(|o| *o == "DEQUANTIZE").count();
-            let expected = if mode == WeightMode::Int8Dynamic {
+            let float_compute = |names: &[&str]| {
                 float_ops
                     .iter()
-                    .filter(|o| *o == "DEPTHWISE_CONV_2D")
+                    .filter(|o| names.contains(&o.as_str()))
                     .count()
-            } else {
-                weights
+            };
+            let expected = match mode {
+                WeightMode::Int8Dynamic => float_compute(&["DEPTHWISE_CONV_2D"]),
+                WeightMode::Int4Dynamic => float_compute(&["DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"]),
+                _ => weights,
             };
             assert_eq!(dequantize, expected, "{what}: DEQUANTIZE ops");
         }
     }
+}
+
+/// A conv (27 weights per output channel, 135 in all: int4 pairs straddle channels and the last byte is
+/// half empty) into a dense layer, with integer weights in [-7, 7] and ±7 in every output channel: int4
+/// represents them exactly (scale 1), so LiteRT must compute with the int4 model what it computes with
+/// the float32 one — a test of the packing (nibble order, layout transposed before packing) and scales
+/// that SSIM bounds alone could miss.
+#[test]
+fn int4_weights_are_read_back_exactly() {
+    fn weights(shape: &[usize], channels_last: usize) -> String {
+        let n: usize = shape.iter().product();
+        let dims: String = shape
+            .iter()
+            .map(|d| format!("dim {{ size: {d} }} "))
+            .collect();
+        let values: String = (0..n)
+            .map(|i| {
+                // The first weight of each output channel (the last axis) is 7; the rest cycle.
+                let v: i64 = if i < channels_last {
+                    7
+                } else {
+                    ((i * 5 + 2) % 15) as i64 - 7
+                };
+                format!("float_val: {v} ")
+            })
+            .collect();
+        format!("tensor {{ dtype: DT_FLOAT tensor_shape {{ {dims}}} {values}}}")
+    }
+    let graph = format!(
+        r#"
+node {{ name: "x" op: "Placeholder" attr {{ key: "dtype" value {{ type: DT_FLOAT }} }}
+  attr {{ key: "shape" value {{ shape {{ dim {{ size: 1 }} dim {{ size: 4 }} dim {{ size: 4 }} dim {{ size: 3 }} }} }} }} }}
+node {{ name: "w" op: "Const" attr {{ key: "dtype" value {{ type: DT_FLOAT }} }} attr {{ key: "value" value {{ {} }} }} }}
+node {{ name: "conv" op: "Conv2D" input: "x" input: "w" attr {{ key: "T" value {{ type: DT_FLOAT }} }}
+  attr {{ key: "strides" value {{ list {{ i: 1 i: 1 i: 1 i: 1 }} }} }} attr {{ key: "padding" value {{ s: "SAME" }} }}
+  attr {{ key: "data_format" value {{ s: "NHWC" }} }} }}
+node {{ name: "shape" op: "Const" attr {{ key: "dtype" value {{ type: DT_INT32 }} }}
+  attr {{ key: "value" value {{ tensor {{ dtype: DT_INT32 tensor_shape {{ dim {{ size: 2 }} }} int_val: 1 int_val: 80 }} }} }} }}
+node {{ name: "flat" op: "Reshape" input: "conv" input: "shape" attr {{ key: "T" value {{ type: DT_FLOAT }} }} }}
+node {{ name: "v" op: "Const" attr {{ key: "dtype" value {{ type: DT_FLOAT }} }} attr {{ key: "value" value {{ {} }} }} }}
+node {{ name: "dense" op: "MatMul" input: "flat" input: "v" attr {{ key: "T" value {{ type: DT_FLOAT }} }} }}
+"#,
+        weights(&[3, 3, 3, 5], 5),
+        weights(&[80, 6], 6)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pbtxt = dir.path().join("int4.pbtxt");
+    std::fs::write(&pbtxt, graph).unwrap();
+    let x: Vec<f32> = (0..48).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+    let input = dir.path().join("x.npy");
+    common::npy::write(&input, &sgc_ir::Tensor::from_vec(vec![1, 4, 4, 3], x));
+    let run = |mode: &str| {
+        let model = dir.path().join(format!("{mode}.tflite"));
+        let o = sgc_lower(&pbtxt, &model, &["--quantize", mode]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (types, _) = tensor_types_and_ops(&std::fs::read(&model).unwrap());
+        let (mut outs, _) = common::run_litert(&model, &[("x".into(), input.clone())]);
+        (types, outs.remove(0))
+    };
+    let (_, float) = run("float");
+    let (types, int4) = run("int4-weights");
+    assert_eq!(
+        types.iter().filter(|&&t| t == 17).count(),
+        2,
+        "two INT4 weights"
+    );
+    // Float kernels on equal weights: only the summation order may differ.
+    common::assert_close("int4-weights", &int4, &float);
+    // The dynamic-range kernels also quantize each input to int8 at run time (about 1/255 of its range
+    // per value): a bound of 2 % of the output range, where a misread nibble costs ~100 %.
+    let (_, dynamic) = run("int4-dynamic");
+    let (err, max) = common::errors(&dynamic, &float);
+    assert!(err <= 0.02 * max, "int4-dynamic: max error {err} of {max}");
 }
 
 #[test]

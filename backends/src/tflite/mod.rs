@@ -112,10 +112,7 @@ impl TensorData {
             TensorData::Shared(b) => b.len(),
             TensorData::Owned(v) => v.len(),
             TensorData::Permuted { source, .. } => source.len(),
-            TensorData::Quantized { source, to, .. } => match to {
-                quant::StoredAs::Int8(_) => source.len() / 4,
-                quant::StoredAs::F16 => source.len() / 2,
-            },
+            TensorData::Quantized { source, to, .. } => to.stored_len(source.len() / 4),
         }
     }
 
@@ -143,9 +140,13 @@ impl TensorData {
             } => {
                 let stored = quant::encode(source, *view, to);
                 let elem = stored.len() / shape.iter().product::<usize>().max(1);
-                std::borrow::Cow::Owned(match perm {
+                let laid_out = match perm {
                     Some(p) => lower::transpose_bytes(&stored, shape, p, elem),
                     None => stored,
+                };
+                std::borrow::Cow::Owned(match to {
+                    quant::StoredAs::Int4(_) => quant::pack_int4(&laid_out),
+                    _ => laid_out,
                 })
             }
         }
@@ -162,6 +163,19 @@ pub struct TensorPlan {
     pub data: Option<TensorData>,
     /// The scales of a quantized tensor.
     pub quantization: Option<quant::Quantization>,
+}
+
+impl TensorPlan {
+    /// The TFLite TensorType: the dtype's, except for int4 weights (a type the IR has no use for).
+    pub fn tflite_type(&self) -> Option<i8> {
+        match &self.data {
+            Some(TensorData::Quantized {
+                to: quant::StoredAs::Int4(_),
+                ..
+            }) => Some(schema::tensor_type::INT4),
+            _ => tensor_type(self.dtype),
+        }
+    }
 }
 
 /// The code of an operator: a builtin, or a custom op by name.
@@ -341,7 +355,7 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
 
     let mut tensors = Vec::with_capacity(plan.tensors.len());
     for (i, t) in plan.tensors.iter().enumerate() {
-        let ty = tensor_type(t.dtype).ok_or_else(|| {
+        let ty = t.tflite_type().ok_or_else(|| {
             BackendError::Graph(format!(
                 "tensor '{}': {} tensors are not supported",
                 t.name, t.dtype

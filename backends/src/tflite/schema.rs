@@ -169,7 +169,7 @@ code_table! {
     /// `enum TensorType : byte`.
     tensor_type, i8, ALL {
         FLOAT32 = 0, FLOAT16 = 1, INT32 = 2, UINT8 = 3, INT64 = 4, STRING = 5, BOOL = 6, INT16 = 7,
-        INT8 = 9, FLOAT64 = 10,
+        INT8 = 9, FLOAT64 = 10, INT4 = 17,
     }
 }
 

@@ -78,7 +78,7 @@ impl<'g> Lowerer<'g> {
             view: &fshape,
             channels: 3,
             dimension: 0,
-            dynamic_kernel: true,
+            op: builtin::CONV_2D,
         };
         let w = self.weight(n, ins[1], layout, "ohwi")?;
         let bias = self.bias_input(n, dtype, fshape[3])?;
@@ -112,7 +112,7 @@ impl<'g> Lowerer<'g> {
             view: &[f[0], f[1], f[2] * f[3]],
             channels: 2,
             dimension: 3,
-            dynamic_kernel: false,
+            op: builtin::DEPTHWISE_CONV_2D,
         };
         let w = self.weight(n, ins[1], layout, "1hwc")?;
         let bias = self.bias_input(n, dtype, f[2] * f[3])?;
@@ -150,7 +150,7 @@ impl<'g> Lowerer<'g> {
             view: &f,
             channels: 2,
             dimension: 0,
-            dynamic_kernel: true,
+            op: builtin::TRANSPOSE_CONV,
         };
         let w = self.weight(n, ins[1], layout, "ohwi")?;
         let x = self.value(ins[2])?;
@@ -195,7 +195,7 @@ impl<'g> Lowerer<'g> {
                 view: &wshape,
                 channels: 0,
                 dimension: 0,
-                dynamic_kernel: true,
+                op: builtin::FULLY_CONNECTED,
             };
             self.weight(n, ins[1], layout, "weights")?
         } else {
@@ -205,7 +205,7 @@ impl<'g> Lowerer<'g> {
                 view: &wshape,
                 channels: 1,
                 dimension: 0,
-                dynamic_kernel: true,
+                op: builtin::FULLY_CONNECTED,
             };
             self.weight(n, ins[1], layout, "transposed")?
         };

@@ -19,11 +19,28 @@ pub(super) struct WeightLayout<'a> {
     pub view: &'a [usize],
     pub channels: usize,
     pub dimension: i32,
-    /// LiteRT's XNNPACK delegate runs the op with an int8 weight and float input (its dynamically
-    /// quantized kernels: CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV). DEPTHWISE_CONV_2D has none: given
-    /// an int8 weight it leaves the delegate for TFLite's generic hybrid kernel, which measured slower
-    /// than float, so under `int8-dynamic` its int8 weight is dequantized instead (`int8-weights`).
-    pub dynamic_kernel: bool,
+    /// The builtin op that reads the weight (see [`dynamic_kernel`]).
+    pub op: i32,
+}
+
+/// Whether LiteRT runs `op` well with a weight stored as a dynamic `mode` says and a float input (its
+/// dynamic-range kernels); where not, the weight is dequantized and the op computes in float.
+/// Measured with LiteRT 2.3.0: XNNPACK has such kernels for CONV_2D and FULLY_CONNECTED with int8 or
+/// int4 weights; TRANSPOSE_CONV takes int8 weights only (its prepare rejects INT4); DEPTHWISE_CONV_2D
+/// has none in XNNPACK: an int8 weight sends it to TFLite's generic hybrid kernel, which measured slower
+/// than float, and splits the delegated graph.
+fn dynamic_kernel(op: i32, mode: WeightMode) -> bool {
+    match mode {
+        WeightMode::Int8Dynamic => matches!(
+            op,
+            builtin::CONV_2D | builtin::FULLY_CONNECTED | builtin::TRANSPOSE_CONV
+        ),
+        WeightMode::Int4Dynamic => matches!(op, builtin::CONV_2D | builtin::FULLY_CONNECTED),
+        WeightMode::Float
+        | WeightMode::Fp16
+        | WeightMode::Int8Weights
+        | WeightMode::Int4Weights => false,
+    }
 }
 
 /// The conv and dense nodes whose weight [`Lowerer::weight`] stores by `BackendOptions::weights` (the
@@ -65,9 +82,9 @@ impl<'g> Lowerer<'g> {
             Some(&m) => m,
             None => self.options.weights,
         };
-        let mode = match mode {
-            WeightMode::Int8Dynamic if !layout.dynamic_kernel => WeightMode::Int8Weights,
-            m => m,
+        let mode = match dynamic_kernel(layout.op, mode) {
+            true => mode,
+            false => mode.dequantized(),
         };
         let source = self.const_of(v).filter(|c| c.dtype() == DType::F32);
         let (Some(c), false) = (source, mode == WeightMode::Float) else {
@@ -92,16 +109,25 @@ impl<'g> Lowerer<'g> {
             ));
         }
         let view = ChannelView::new(layout.view, layout.channels);
-        let (dtype, to, quantization, tag) = match mode {
-            WeightMode::Fp16 => (DType::F16, StoredAs::F16, None, "fp16"),
-            _ => {
-                let scales = quant::int8_scales(quant::f32_values(c.bytes()), view);
+        let (dtype, to, quantization, tag) = match mode.int_max() {
+            None => (DType::F16, StoredAs::F16, None, "fp16"),
+            Some(qmax) => {
+                let scales = match qmax < 127.0 {
+                    true => quant::mse_scales(c.bytes(), view, qmax),
+                    false => quant::int8_scales(quant::f32_values(c.bytes()), view),
+                };
                 let q = Quantization {
                     zero_point: vec![0; scales.len()],
                     scale: scales.clone(),
                     dimension: layout.dimension,
                 };
-                (DType::I8, StoredAs::Int8(scales.into()), Some(q), "int8")
+                // int4 has no IR dtype: its plan says I8, its data makes it INT4.
+                match mode.dequantized() {
+                    WeightMode::Int4Weights => {
+                        (DType::I8, StoredAs::Int4(scales.into()), Some(q), "int4")
+                    }
+                    _ => (DType::I8, StoredAs::Int8(scales.into()), Some(q), "int8"),
+                }
             }
         };
         let name = format!("{}/{suffix}_{tag}", self.g.value_name(v));
@@ -119,7 +145,7 @@ impl<'g> Lowerer<'g> {
             data: Some(data),
             quantization,
         });
-        if mode == WeightMode::Int8Dynamic {
+        if mode.is_dynamic() {
             return Ok(stored);
         }
         let out = self.new_tensor(n, format!("{name}/dequantized"), DType::F32, &tflite_shape)?;
