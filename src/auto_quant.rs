@@ -1,13 +1,16 @@
 //! `--quantize auto`: a weight mode per conv and dense layer — int8-dynamic where the image tolerates
-//! it, fp16 where it does not — chosen by measuring, not guessing.
+//! it, fp16 where it does not, int4-dynamic only where `--max-size` leaves no other way — chosen by
+//! measuring, not guessing.
 //!
-//! 1. The float32 model and one model per layer with only that layer in int8-dynamic run in LiteRT on the
+//! 1. The float32 model and one model per layer with only that layer quantized run in LiteRT on the
 //!    same seeded N(0, 1) inputs (a quarter of `--auto-samples`); each layer's damage is 1 − SSIM of
-//!    the images against float32.
-//! 2. Layers are ranked by damage per byte int8 saves over fp16. The most damaging come first and stay
-//!    fp16, the rest int8-dynamic: `--max-size` bounds how many can stay fp16, `--min-ssim` asks for
-//!    the fewest that reach it (a first guess adds the damages; the real models are then measured and
-//!    bisected) on all `--auto-samples` inputs.
+//!    the images against float32, measured in int8-dynamic (and in int4-dynamic when every layer in
+//!    int8 is over `--max-size`).
+//! 2. Every layer starts on the lowest rung (int8, or int4) and can climb (int4 → int8 → fp16); the
+//!    steps are ranked by the damage they remove per byte they add. A prefix of that ranking is the
+//!    assignment: `--max-size` bounds its length, `--min-ssim` asks for the shortest that reaches it
+//!    (a first guess adds the damages; the real models are then measured and bisected) on all
+//!    `--auto-samples` inputs.
 //!
 //! fp16 is treated as lossless here (on the 256 px StyleGAN generator all-fp16 measured SSIM 0.9997).
 
@@ -119,12 +122,16 @@ pub fn choose(
             .map(|(n, _)| (n.clone(), mode))
             .collect::<HashMap<_, _>>()
     };
-    let smallest = write(&all(WeightMode::Int8Dynamic))?.len() as u64;
+    // The ladder's lowest rung: int8, or int4 when int8 everywhere does not fit --max-size.
+    let mut floor = WeightMode::Int8Dynamic;
+    let mut smallest = write(&all(floor))?.len() as u64;
     let min_ssim = auto.min_ssim.or(auto.max_size.is_none().then_some(0.95));
-    if let Some(max) = auto.max_size {
+    if let Some(max) = auto.max_size.filter(|&m| smallest > m) {
+        floor = WeightMode::Int4Dynamic;
+        smallest = write(&all(floor))?.len() as u64;
         if smallest > max {
             return Err(Error::Usage(format!(
-                "--max-size {max}: impossible, the smallest model (every conv and dense weight int8) is {smallest} bytes ({:.1} MB)",
+                "--max-size {max}: impossible, the smallest model (every conv and dense weight int4) is {smallest} bytes ({:.1} MB)",
                 smallest as f64 / 1e6
             )));
         }
@@ -197,39 +204,43 @@ pub fn choose(
         };
     let measure = |layers: &HashMap<String, WeightMode>| measure_on(&check, &check_ref, layers);
 
-    // 1. Damage of each layer alone in int8-dynamic.
-    let mut damage = Vec::with_capacity(units.len());
-    for (i, (name, numel)) in units.iter().enumerate() {
-        eprintln!("auto: measuring layer {}/{}: {name}", i + 1, units.len());
-        let alone = HashMap::from([(name.clone(), WeightMode::Int8Dynamic)]);
-        let (mean, _, _) = measure_on(&rank, &rank_ref, &alone)?;
-        damage.push((name.clone(), *numel, (1.0 - mean).max(0.0)));
-    }
-    // 2. Most damage per byte saved first: these stay fp16.
-    damage.sort_by(|a, b| (b.2 / b.1 as f64).total_cmp(&(a.2 / a.1 as f64)));
-    let assign = |k: usize| -> HashMap<String, WeightMode> {
-        damage
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _, _))| {
-                (
-                    n.clone(),
-                    if i < k {
-                        WeightMode::Fp16
-                    } else {
-                        WeightMode::Int8Dynamic
-                    },
-                )
-            })
-            .collect()
+    // 1. Damage of each layer alone at each rung below fp16.
+    let rungs: &[WeightMode] = match floor {
+        WeightMode::Int4Dynamic => &[WeightMode::Int4Dynamic, WeightMode::Int8Dynamic],
+        _ => &[WeightMode::Int8Dynamic],
     };
-    // Each fp16 layer costs one byte per weight over int8 (scales aside).
-    let predicted_size = |k: usize| smallest + damage[..k].iter().map(|d| d.1 as u64).sum::<u64>();
-    let k_max = (0..=damage.len())
+    let mut damage = vec![Vec::with_capacity(rungs.len()); units.len()];
+    for &mode in rungs {
+        for (i, (name, _)) in units.iter().enumerate() {
+            eprintln!(
+                "auto: measuring layer {}/{} in {}: {name}",
+                i + 1,
+                units.len(),
+                mode.name()
+            );
+            let alone = HashMap::from([(name.clone(), mode)]);
+            let (mean, _, _) = measure_on(&rank, &rank_ref, &alone)?;
+            damage[i].push((1.0 - mean).max(0.0));
+        }
+    }
+    // 2. The steps up the ladder (int4 → int8 → fp16), the most damage removed per byte first: a
+    //    prefix of them is the assignment. A layer's upper step never ranks before its lower one.
+    let mut steps = ladder(&units, rungs, &damage);
+    steps.sort_by(|a, b| b.per_byte.total_cmp(&a.per_byte));
+    let assign = |k: usize| -> HashMap<String, WeightMode> {
+        let mut modes = all(floor);
+        for s in &steps[..k] {
+            modes.insert(units[s.layer].0.clone(), s.to);
+        }
+        modes
+    };
+    let predicted_size = |k: usize| smallest + steps[..k].iter().map(|s| s.bytes).sum::<u64>();
+    let k_max = (0..=steps.len())
         .take_while(|&k| auto.max_size.is_none_or(|m| predicted_size(k) <= m))
         .last()
         .unwrap_or(0);
-    let predicted = |k: usize| 1.0 - damage[k..].iter().map(|d| d.2).sum::<f64>();
+    let floor_damage: f64 = damage.iter().map(|d| d[0]).sum();
+    let predicted = |k: usize| 1.0 - floor_damage + steps[..k].iter().map(|s| s.gain).sum::<f64>();
     let mut k = match min_ssim {
         None => k_max,
         Some(t) => (0..=k_max).find(|&k| predicted(k) >= t).unwrap_or(k_max),
@@ -239,18 +250,18 @@ pub fn choose(
         if result.0 >= t || k >= k_max {
             break;
         }
-        // The prediction was optimistic: keep the next most damaging layers fp16 too.
+        // The prediction was optimistic: take more steps.
         k = (k + 1 + (k_max - k) / 4).min(k_max);
-        eprintln!("auto: SSIM {:.4} < {t}, keeping {k} layers fp16", result.0);
+        eprintln!("auto: SSIM {:.4} < {t}, taking {k} steps up", result.0);
         result = measure(&assign(k))?;
     }
     if let Some(t) = min_ssim.filter(|&t| result.0 >= t) {
-        // The additive prediction is pessimistic (damages overlap): bisect for the fewest fp16 layers
-        // that still measure at the target.
+        // The additive prediction is pessimistic (damages overlap): bisect for the fewest steps that
+        // still measure at the target.
         let (mut lo, mut hi) = (0, k);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            eprintln!("auto: trying {mid} layers fp16");
+            eprintln!("auto: trying {mid} steps up");
             let r = measure(&assign(mid))?;
             if r.0 >= t {
                 (hi, k, result) = (mid, mid, r);
@@ -273,21 +284,130 @@ pub fn choose(
             size as f64 / 1e6
         )));
     }
-    let fp16: Vec<&str> = damage[..k].iter().map(|d| d.0.as_str()).collect();
+    let chosen = assign(k);
+    let count = |m: WeightMode| chosen.values().filter(|&&c| c == m).count();
     let mut notes = vec![format!(
-        "--quantize auto: {} of {} conv/dense layers int8-dynamic, {} fp16; {:.2} MB; SSIM against float32 {mean:.4} mean, {min:.4} min on {} samples (predicted {:.4})",
-        damage.len() - k,
-        damage.len(),
-        k,
+        "--quantize auto: of {} conv/dense layers {} int4-dynamic, {} int8-dynamic, {} fp16; {:.2} MB; SSIM against float32 {mean:.4} mean, {min:.4} min on {} samples (predicted {:.4})",
+        units.len(),
+        count(WeightMode::Int4Dynamic),
+        count(WeightMode::Int8Dynamic),
+        count(WeightMode::Fp16),
         size as f64 / 1e6,
         samples,
         predicted(k)
     )];
-    if !fp16.is_empty() {
-        notes.push(format!("--quantize auto: fp16: {}", fp16.join(", ")));
+    for mode in [WeightMode::Fp16, WeightMode::Int4Dynamic] {
+        let mut names: Vec<&str> = units
+            .iter()
+            .filter(|(n, _)| chosen[n] == mode)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        names.sort_unstable();
+        if !names.is_empty() {
+            notes.push(format!(
+                "--quantize auto: {}: {}",
+                mode.name(),
+                names.join(", ")
+            ));
+        }
+    }
+    if count(WeightMode::Int4Dynamic) > 0 {
+        notes.push("--quantize auto: LiteRT runs CONV_2D with int4 weights on a slower kernel than int8 (about 2× float32 latency for the whole 256 px generator in int4; int4 dense layers are as fast as int8)".into());
     }
     Ok(AutoChoice {
-        layer_weights: assign(k),
+        layer_weights: chosen,
         notes,
     })
+}
+
+/// One step up a layer's ladder of modes.
+#[derive(Debug, Clone, PartialEq)]
+struct Step {
+    layer: usize,
+    to: WeightMode,
+    /// SSIM the step is predicted to win (its damage measured alone, minus the next rung's).
+    gain: f64,
+    /// Bytes it adds.
+    bytes: u64,
+    per_byte: f64,
+}
+
+/// The steps from each layer's rungs (`damage[layer][r]` measured at `rungs[r]`) up to fp16 (taken as
+/// lossless). Where a step wins more per byte than the one below it, both are ranked by what they win
+/// together per byte (pooling adjacent violators): a prefix of the steps sorted by `per_byte` (a
+/// stable sort) never skips a rung, and a layer that only pays off climbed all the way ranks as such.
+fn ladder(units: &[(String, usize)], rungs: &[WeightMode], damage: &[Vec<f64>]) -> Vec<Step> {
+    let bytes_per_weight = |m: WeightMode| match m {
+        WeightMode::Int4Dynamic | WeightMode::Int4Weights => 0.5,
+        WeightMode::Int8Dynamic | WeightMode::Int8Weights => 1.0,
+        WeightMode::Fp16 => 2.0,
+        WeightMode::Float => 4.0,
+    };
+    let mut steps = Vec::new();
+    for (layer, (_, numel)) in units.iter().enumerate() {
+        let first = steps.len();
+        for (r, &from) in rungs.iter().enumerate() {
+            let to = rungs.get(r + 1).copied().unwrap_or(WeightMode::Fp16);
+            let gain = damage[layer][r] - damage[layer].get(r + 1).copied().unwrap_or(0.0);
+            let gain = gain.max(0.0);
+            let bytes = ((bytes_per_weight(to) - bytes_per_weight(from)) * *numel as f64) as u64;
+            steps.push(Step {
+                layer,
+                to,
+                gain,
+                bytes,
+                per_byte: gain / bytes.max(1) as f64,
+            });
+            // Pool this step with the ones below it while it outranks them.
+            let mut lo = steps.len() - 1;
+            while lo > first && steps[lo - 1].per_byte < steps[lo].per_byte {
+                lo -= 1;
+                let pool = &steps[lo..];
+                let gain: f64 = pool.iter().map(|s| s.gain).sum();
+                let bytes: u64 = pool.iter().map(|s| s.bytes).sum();
+                let per_byte = gain / bytes.max(1) as f64;
+                for s in &mut steps[lo..] {
+                    s.per_byte = per_byte;
+                }
+            }
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_climbs_its_rungs_in_order() {
+        let units = vec![("a".to_string(), 100), ("b".to_string(), 1000)];
+        let rungs = [WeightMode::Int4Dynamic, WeightMode::Int8Dynamic];
+        // Damage alone in int4, int8. a: int4 → int8 wins 0.05 for 50 bytes, int8 → fp16 0.05 for
+        // 100. b: int4 → int8 wins only 0.001 for 500 bytes, int8 → fp16 0.02 for 1000: alone the
+        // upper step would outrank the lower, so both rank at 0.021 / 1500 — still after a's.
+        let damage = vec![vec![0.1, 0.05], vec![0.021, 0.02]];
+        let mut steps = ladder(&units, &rungs, &damage);
+        assert_eq!(steps[0].bytes, 50);
+        assert_eq!(steps[1].bytes, 100);
+        assert!((steps[2].gain - 0.001).abs() < 1e-12);
+        assert_eq!(
+            steps[1].per_byte,
+            0.05 / 100.0,
+            "a's steps are in order: not pooled"
+        );
+        assert_eq!(steps[3].per_byte, steps[2].per_byte, "b's are pooled");
+        assert!((steps[2].per_byte - 0.021 / 1500.0).abs() < 1e-15);
+        steps.sort_by(|a, b| b.per_byte.total_cmp(&a.per_byte));
+        let order: Vec<(usize, WeightMode)> = steps.iter().map(|s| (s.layer, s.to)).collect();
+        assert_eq!(
+            order,
+            [
+                (0, WeightMode::Int8Dynamic),
+                (0, WeightMode::Fp16),
+                (1, WeightMode::Int8Dynamic),
+                (1, WeightMode::Fp16)
+            ]
+        );
+    }
 }

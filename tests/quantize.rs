@@ -338,6 +338,33 @@ fn auto_meets_its_size_and_quality_targets() {
         "{qs} vs {qi}"
     );
 
+    // A size bound below all-int8: some layers int4 (the least harmed per byte), the size met, the
+    // quality at least all-int4's.
+    let all_int4 = dir.path().join("int4.tflite");
+    std::fs::write(&all_int4, lowered(&f, WeightMode::Int4Dynamic, &[])).unwrap();
+    let int4 = std::fs::metadata(&all_int4).unwrap().len();
+    let budget = (int4 + int8) / 2;
+    let small = dir.path().join("auto_small.tflite");
+    let o = sgc_lower(
+        &f.graph(),
+        &small,
+        &["--quantize", "auto", "--max-size", &budget.to_string()],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("--quantize auto: int4-dynamic: "), "{err}");
+    let size = std::fs::metadata(&small).unwrap().len();
+    assert!(
+        size <= budget && size > int4,
+        "{size}: int4 {int4}, budget {budget}"
+    );
+    let (qs, q4) = (quality(&float, &small), quality(&float, &all_int4));
+    println!("auto --max-size {budget}: {size} bytes, {qs}; all int4: {q4}");
+    assert!(
+        qs["ssim_mean"].as_f64() >= q4["ssim_mean"].as_f64(),
+        "{qs} vs {q4}"
+    );
+
     // Impossible targets.
     let none = dir.path().join("none.tflite");
     for (args, code, says) in [
