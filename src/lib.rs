@@ -3,6 +3,7 @@
 //! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
 
 pub mod auto_quant;
+pub mod inspect;
 pub mod report;
 pub mod verify;
 

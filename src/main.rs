@@ -93,6 +93,17 @@ enum Command {
     Passes,
     /// Say what becomes of every op type of a graph (builtin, custom, folded, removed by which pass, or
     /// blocked and why), before converting it. Works when lowering fails: it says what blocks.
+    /// List what a StyleGAN pickle (`.pkl`) holds — networks, build functions, static kwargs, the
+    /// module source's hash (an official release's or not), variables, resolution — without building
+    /// or running anything (the pickle is read by an opcode machine that refuses any global outside
+    /// the format).
+    Inspect {
+        /// The pickle, e.g. `stylegan-ffhq-1024x1024.pkl`.
+        input: PathBuf,
+        /// text (default) or json.
+        #[arg(long, value_enum, default_value_t = InspectFormat::Text)]
+        format: InspectFormat,
+    },
     Report {
         /// The frozen graph: binary `.pb` or text `.pbtxt`.
         input: PathBuf,
@@ -169,6 +180,12 @@ impl PipelineArgs {
             ..Default::default()
         })
     }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum InspectFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -465,6 +482,22 @@ fn run(command: Command) -> Result<(), Error> {
                     verified.failures.join("; ")
                 )))
             }
+        }
+        Command::Inspect { input, format } => {
+            let networks = sgc_frontends::pickle::read_networks(&input)?;
+            match format {
+                InspectFormat::Text => {
+                    print!(
+                        "{}",
+                        sgc::inspect::text(&input.display().to_string(), &networks)
+                    )
+                }
+                InspectFormat::Json => {
+                    let j = sgc::inspect::json(&networks);
+                    println!("{}", serde_json::to_string_pretty(&j).expect("JSON values"));
+                }
+            }
+            Ok(())
         }
         Command::Passes => {
             let pipeline = sgc_passes::lower_pipeline().names();

@@ -1,7 +1,7 @@
 //! A short, deterministic fuzzing run in the normal test suite: a few thousand mutations of the fuzzing
-//! seeds (`fuzz/seeds/`: small fixture graphs, the custom-op one among them) go through the same entry
-//! points as the cargo-fuzz targets in `fuzz/` (the `.pb` import, the `.pbtxt` import, and the whole
-//! lowering), and every input in the regression corpus `fuzz/regressions/<target>/` is replayed. Errors
+//! seeds (`fuzz/seeds/`: small fixture graphs, the custom-op one among them, and StyleGAN-format
+//! pickles) go through the same entry points as the cargo-fuzz targets in `fuzz/` (the `.pb` import,
+//! the `.pbtxt` import, the whole lowering, and the pickle reader), and every input in the regression corpus `fuzz/regressions/<target>/` is replayed. Errors
 //! are fine; a panic fails the test, and so does an input that takes more than a few seconds (a hang).
 //! A failure names the target, the seed and the iteration, so `mutate` reproduces the input.
 
@@ -26,13 +26,24 @@ fn pbtxt(data: &[u8]) {
     }
 }
 
+/// The pickle reader and the StyleGAN network state (the `pickle` fuzz target).
+fn pickle(data: &[u8]) {
+    let _ =
+        sgc_frontends::pickle::networks_from_bytes(bytes::Bytes::copy_from_slice(data), "<fuzz>");
+}
+
 /// The whole lowering (the `lower` fuzz target): the driver's own entry point.
 fn lower(data: &[u8]) {
     sgc::fuzz_lower(data);
 }
 
 type Target = (&'static str, fn(&[u8]));
-const TARGETS: [Target; 3] = [("pb", pb), ("pbtxt", pbtxt), ("lower", lower)];
+const TARGETS: [Target; 4] = [
+    ("pb", pb),
+    ("pbtxt", pbtxt),
+    ("lower", lower),
+    ("pickle", pickle),
+];
 
 /// Values that find edge cases in sizes, ports, dims and counts.
 const INTERESTING: [&str; 10] = [
@@ -149,7 +160,12 @@ fn the_regression_corpus_replays_without_panics() {
 #[test]
 fn mutated_fixture_graphs_give_errors_not_panics() {
     // Iterations per target: the lowering runs the whole pipeline, so fewer of those.
-    let budget = [("pb", 2500), ("pbtxt", 1200), ("lower", 800)];
+    let budget = [
+        ("pb", 2500),
+        ("pbtxt", 1200),
+        ("lower", 800),
+        ("pickle", 3000),
+    ];
     for ((name, f), (_, iterations)) in TARGETS.into_iter().zip(budget) {
         let seeds = seeds(name);
         let text = name == "pbtxt";

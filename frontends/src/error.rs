@@ -64,6 +64,14 @@ pub enum FrontendError {
         node: String,
         reason: String,
     },
+    /// A pickle that is refused (a global outside the format, a broken opcode stream: at `offset`)
+    /// or that does not hold StyleGAN networks as the format has them (no offset).
+    #[error("{file}: {}{what}", offset.map_or(String::new(), |o| format!("byte {o}: ")))]
+    Pickle {
+        file: String,
+        offset: Option<usize>,
+        what: String,
+    },
 }
 
 impl FrontendError {
@@ -77,7 +85,8 @@ impl FrontendError {
             | FrontendError::Node { node, .. } => Some(node),
             FrontendError::Read { .. }
             | FrontendError::Decode { .. }
-            | FrontendError::Text { .. } => None,
+            | FrontendError::Text { .. }
+            | FrontendError::Pickle { .. } => None,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod export;
 pub mod graphdef;
 pub mod npy;
 pub mod pbtxt;
+pub mod pickle;
 pub mod tf;
 
 use std::fs::File;
@@ -63,6 +64,14 @@ pub fn load(path: &Path) -> Result<Graph, FrontendError> {
         graphdef::import(pbtxt::parse(text, &file)?, &file)
     } else {
         let bytes = map_file(path)?;
+        if pickle::looks_like_pickle(&bytes) {
+            // A pickle decodes as a (bogus) protobuf often enough: say what it is instead.
+            return Err(FrontendError::Pickle {
+                file,
+                offset: None,
+                what: "a Python pickle, not a GraphDef: `sgc inspect` lists a StyleGAN pickle's networks; building their graph from the pickle is not done yet (issue 11)".into(),
+            });
+        }
         graphdef::import(decode_pb(bytes, &file)?, &file)
     }
 }
