@@ -74,10 +74,11 @@ pub enum Node {
     /// An allowed global (a class or function), named, never resolved.
     Global(Global),
     /// What REDUCE (`callable(*args)`) or NEWOBJ (`cls.__new__(cls, *args)`) of an allowed global would
-    /// have made, with the state a BUILD gave it.
+    /// have made, with the state a BUILD gave it. `args` is the tuple node (shared, never copied: a
+    /// file could otherwise make one long tuple the arguments of many objects).
     Object {
         class: Global,
-        args: Vec<Id>,
+        args: Id,
         state: Option<Id>,
     },
 }

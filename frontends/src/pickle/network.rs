@@ -115,8 +115,11 @@ fn is_network(p: &Pickle, id: Id) -> bool {
 /// networks (paths their names), or one network (its name).
 pub fn networks(p: &Pickle) -> Result<Vec<Network>, String> {
     let root = p.root;
+    // Objects are shared: a file could name one network as a component many times over, on every
+    // level. A (G, D, Gs) tuple has 7; this bounds the work a file can ask for.
+    let mut budget = 64;
     if is_network(p, root) {
-        return Ok(vec![network(p, root, None, 0)?]);
+        return Ok(vec![network(p, root, None, &mut budget)?]);
     }
     let items = p
         .items(root)
@@ -129,14 +132,15 @@ pub fn networks(p: &Pickle) -> Result<Vec<Network>, String> {
     items
         .iter()
         .enumerate()
-        .map(|(i, &id)| network(p, id, names.map(|n| n[i]), 0))
+        .map(|(i, &id)| network(p, id, names.map(|n| n[i]), &mut budget))
         .collect()
 }
 
-fn network(p: &Pickle, id: Id, path: Option<&str>, depth: usize) -> Result<Network, String> {
-    if depth > 16 {
-        return Err("networks nested more than 16 deep".into());
+fn network(p: &Pickle, id: Id, path: Option<&str>, budget: &mut usize) -> Result<Network, String> {
+    if *budget == 0 {
+        return Err("more than 64 networks and components".into());
     }
+    *budget -= 1;
     let Node::Object { state, .. } = p.node(id) else {
         unreachable!("checked to be a Network object")
     };
@@ -169,7 +173,9 @@ fn network(p: &Pickle, id: Id, path: Option<&str>, depth: usize) -> Result<Netwo
                 let k = p
                     .str(k)
                     .ok_or_else(|| at("a static kwarg name is not a string".into()))?;
-                let v = kwarg(p, v, 0).map_err(|e| at(format!("static kwarg '{k}': {e}")))?;
+                let mut budget = 10_000;
+                let v = kwarg(p, v, 0, &mut budget)
+                    .map_err(|e| at(format!("static kwarg '{k}': {e}")))?;
                 Ok((k.to_string(), v))
             })
             .collect::<Result<Vec<_>, String>>()?,
@@ -185,7 +191,7 @@ fn network(p: &Pickle, id: Id, path: Option<&str>, depth: usize) -> Result<Netwo
                 if !is_network(p, v) {
                     return Err(at(format!("component '{k}' is not a Network")));
                 }
-                network(p, v, Some(&format!("{path}/{k}")), depth + 1)
+                network(p, v, Some(&format!("{path}/{k}")), budget)
             })
             .collect::<Result<Vec<_>, String>>()?,
         _ => return Err(at("'components' is not a dict".into())),
@@ -221,7 +227,13 @@ fn network(p: &Pickle, id: Id, path: Option<&str>, depth: usize) -> Result<Netwo
     })
 }
 
-fn kwarg(p: &Pickle, id: Id, depth: usize) -> Result<Kwarg, String> {
+/// A kwarg's value; `budget` bounds the values visited (lists are shared: one can hold another many
+/// times over).
+fn kwarg(p: &Pickle, id: Id, depth: usize, budget: &mut usize) -> Result<Kwarg, String> {
+    if *budget == 0 {
+        return Err("more than 10000 values".into());
+    }
+    *budget -= 1;
     Ok(match p.node(id) {
         Node::None => Kwarg::None,
         Node::Bool(b) => Kwarg::Bool(*b),
@@ -231,7 +243,7 @@ fn kwarg(p: &Pickle, id: Id, depth: usize) -> Result<Kwarg, String> {
         Node::Tuple(items) | Node::List(items) if depth < 4 => Kwarg::List(
             items
                 .iter()
-                .map(|&i| kwarg(p, i, depth + 1))
+                .map(|&i| kwarg(p, i, depth + 1, budget))
                 .collect::<Result<_, _>>()?,
         ),
         // numpy scalars (e.g. a numpy.float32 learning-rate multiplier).
@@ -262,4 +274,29 @@ fn sha256_hex(data: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_lists_cannot_blow_up_a_kwarg() {
+        // l0 = [None] * 100, l1 = [l0] * 100, l2 = [l1] * 100: a million values by reference, in
+        // a few hundred bytes.
+        let mut d = vec![0x80, 4, b']', 0x94, b'('];
+        d.extend([b'N'; 100]);
+        d.push(b'e');
+        for level in 0..2u8 {
+            d.extend([b']', 0x94, b'(']);
+            for _ in 0..100 {
+                d.extend([b'h', level]);
+            }
+            d.push(b'e');
+        }
+        d.push(b'.');
+        let p = super::super::parse(&bytes::Bytes::from(d), &[], Default::default()).unwrap();
+        let e = kwarg(&p, p.root, 0, &mut 10_000).unwrap_err();
+        assert!(e.contains("more than 10000 values"), "{e}");
+    }
 }

@@ -21,6 +21,7 @@ pub fn tensor(p: &Pickle, id: Id) -> Result<Option<Tensor>, String> {
     let Node::Object { class, args, state } = p.node(id) else {
         return Ok(None);
     };
+    let args = p.items(*args).unwrap_or_default();
     if is_numpy(&class.module, &class.name, "scalar") {
         let [dtype, raw] = args[..] else {
             return Err("numpy scalar: expected (dtype, bytes)".into());
@@ -83,6 +84,7 @@ fn dtype(p: &Pickle, id: Id) -> Result<DType, String> {
     let Node::Object { class, args, state } = p.node(id) else {
         return Err("numpy dtype is not a dtype object".into());
     };
+    let args = p.items(*args).unwrap_or_default();
     if class.module != "numpy" || class.name != "dtype" {
         return Err(format!("numpy dtype made by {class}"));
     }

@@ -135,7 +135,13 @@ impl Machine<'_> {
     /// REDUCE or NEWOBJ of an allowed global. Two are values, not objects: an empty
     /// `collections.OrderedDict` (a dict, filled by SETITEMS) and `_codecs.encode(str, 'latin1')`,
     /// protocol 2's bytes.
-    fn construct(&mut self, class: Global, args: Vec<Id>, op: &str) -> Result<(), PickleError> {
+    fn construct(&mut self, class: Global, args_id: Id, op: &str) -> Result<(), PickleError> {
+        let args = match &self.nodes[args_id] {
+            Node::Tuple(items) => items,
+            other => {
+                return Err(self.err(format!("{op} with {} arguments, not a tuple", kind(other))))
+            }
+        };
         let node = match (class.module.as_str(), class.name.as_str()) {
             ("collections", "OrderedDict") if args.is_empty() => Node::Dict(Vec::new()),
             ("_codecs", "encode") => {
@@ -153,7 +159,7 @@ impl Machine<'_> {
             }
             _ => Node::Object {
                 class,
-                args,
+                args: args_id,
                 state: None,
             },
         };
@@ -400,14 +406,12 @@ impl Machine<'_> {
                     let args = self.pop("REDUCE")?;
                     let callable = self.pop("REDUCE")?;
                     let class = self.class_of(callable, "REDUCE")?;
-                    let args = self.args_of(args, "REDUCE")?;
                     self.construct(class, args, "REDUCE")?
                 }
                 0x81 => {
                     let args = self.pop("NEWOBJ")?;
                     let cls = self.pop("NEWOBJ")?;
                     let class = self.class_of(cls, "NEWOBJ")?;
-                    let args = self.args_of(args, "NEWOBJ")?;
                     self.construct(class, args, "NEWOBJ")?
                 }
                 0x92 => {
@@ -418,7 +422,6 @@ impl Machine<'_> {
                         return Err(self.err("NEWOBJ_EX with keyword arguments"));
                     }
                     let class = self.class_of(cls, "NEWOBJ_EX")?;
-                    let args = self.args_of(args, "NEWOBJ_EX")?;
                     self.construct(class, args, "NEWOBJ_EX")?
                 }
                 b'b' => {
@@ -465,13 +468,6 @@ impl Machine<'_> {
                     }))
                 }
             }
-        }
-    }
-
-    fn args_of(&self, id: Id, op: &str) -> Result<Vec<Id>, PickleError> {
-        match &self.nodes[id] {
-            Node::Tuple(items) => Ok(items.clone()),
-            other => Err(self.err(format!("{op} with {} arguments, not a tuple", kind(other)))),
         }
     }
 

@@ -86,7 +86,7 @@ fn allowed_globals_become_objects_and_nothing_is_called() {
         panic!("{:?}", p.node(p.root))
     };
     assert_eq!(class.to_string(), "numpy.dtype");
-    assert_eq!(p.str(args[0]), Some("f4"));
+    assert_eq!(p.str(p.items(*args).unwrap()[0]), Some("f4"));
     assert!(state.is_some());
 }
 
