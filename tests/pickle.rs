@@ -177,3 +177,54 @@ fn lowering_a_pickle_says_it_is_one() {
     assert!(err.contains("a Python pickle, not a GraphDef"), "{err}");
     assert!(!out.exists());
 }
+
+/// `generator_32.pkl` holds the weights of the frozen fixture `generator_full_32` (the same
+/// configuration and seeded values, tools/fixture_weights.py): its `Gs` networks' variables are the
+/// frozen graph's constants of the same names, byte for byte, and every constant the graph froze from
+/// a variable is among them — what the pickle route is to be compared on.
+#[test]
+fn the_generator_pickle_holds_the_frozen_fixtures_weights() {
+    let networks = sgc_frontends::pickle::read_networks(&fixture("generator_32.pkl")).unwrap();
+    let graph =
+        sgc_frontends::load(&common::fixtures_dir().join("generator_full_32/graph.pb")).unwrap();
+    let consts: std::collections::HashMap<&str, &sgc_ir::Tensor> = graph
+        .node_indices()
+        .filter_map(|n| {
+            let node = graph.node(n);
+            let t = node
+                .attrs
+                .tensor("value")
+                .filter(|_| node.op == sgc_ir::Op::Const)?;
+            Some((node.name.as_str(), t))
+        })
+        .collect();
+    let mut matched = 0;
+    for (path, scope) in [
+        ("Gs", "Gs/"),
+        ("Gs/synthesis", "G_synthesis/"),
+        ("Gs/mapping", "G_mapping/"),
+    ] {
+        let n = sgc_frontends::pickle::Network::find(&networks, path).unwrap();
+        for (name, t) in &n.variables {
+            let frozen = consts
+                .get(format!("{scope}{name}").as_str())
+                .unwrap_or_else(|| panic!("{path}: no constant {scope}{name} in the frozen graph"));
+            assert_eq!(frozen.shape(), t.shape(), "{scope}{name}");
+            assert!(frozen.bytes() == t.bytes(), "{scope}{name}: other values");
+            matched += 1;
+        }
+    }
+    // The variables of the frozen graph: a `<name>/read` Identity (a ref variable's read) follows each.
+    let names: std::collections::HashSet<&str> = graph
+        .node_indices()
+        .map(|n| graph.node(n).name.as_str())
+        .collect();
+    let frozen_variables = consts
+        .keys()
+        .filter(|name| names.contains(format!("{name}/read").as_str()))
+        .count();
+    assert_eq!(
+        matched, frozen_variables,
+        "every frozen variable is in the pickle"
+    );
+}

@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 from stylegan_nets import dims, tf  # first: sets TensorFlow up (environment, TF1 graph mode) before it loads
+from fixture_weights import weight_value
 
 from google.protobuf import text_format
 from tensorflow.core.protobuf import rewriter_config_pb2
@@ -24,26 +25,7 @@ def weight_values(net_vars, seed):
     out = {}
     for local, var in net_vars.items():
         key = local.split("/", 1)[1] if local.startswith(("G_synthesis/", "G_mapping/")) else local
-        rng = np.random.RandomState([seed, zlib.crc32(key.encode()) & 0x7FFFFFFF])
-        shape = dims(var.shape)
-        leaf = key.rsplit("/", 1)[-1]
-        if key == "lod":
-            val = np.zeros(shape)
-        elif leaf == "weight" and key.startswith("Dense"):
-            val = rng.standard_normal(shape) * 100.0          # init_std = 1/lrmul for the mapping layers
-        elif leaf == "bias" and key.startswith("Dense"):
-            val = rng.standard_normal(shape) * 10.0           # * lrmul 0.01 at runtime => std 0.1
-        elif leaf == "weight" and key.endswith("Noise/weight"):
-            val = rng.standard_normal(shape) * 0.2
-        elif leaf == "bias":
-            val = rng.standard_normal(shape) * 0.1
-        elif key.startswith("ToRGB") and leaf == "weight":
-            val = rng.standard_normal(shape) * 0.25           # keep images mostly inside [-1, 1]
-        elif key == "dlatent_avg":
-            val = rng.standard_normal(shape) * 0.5
-        else:                                                 # conv/dense weights, const, noise maps
-            val = rng.standard_normal(shape)
-        out[local] = val.astype(np.float32)
+        out[local] = weight_value(key, dims(var.shape), seed)
     return out
 
 

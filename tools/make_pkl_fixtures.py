@@ -10,6 +10,8 @@ Writes:
 - `tiny_G_D_Gs.pkl`: the official (G, D, Gs) layout for an 8 px G_style (few channels), every variable
   randomised (a fresh network has zero biases, noise strengths and dlatent_avg and a const of ones,
   which would hide reading errors), `lod` a numpy scalar, a numpy scalar among the static kwargs;
+- `generator_32.pkl`: (G, D, Gs) holding the weights of tests/fixtures/generator_full_32 (the same
+  configuration, seed and tools/fixture_weights.py);
 - hostile and broken pickles for the error tests (`bad_*.pkl`): globals outside the format
   (`os.system`, `builtins.eval`, `subprocess.Popen`, also inside an otherwise valid network), truncated
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
@@ -32,7 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_weights import weight_value  # noqa: E402
+
 MARKER = "sgc_pickle_marker"
+# tests/fixtures/generator_full_32: tools/fixture_builders.py SMALL and tools/fixture_io.py GLOBAL_SEED
+# (not imported: those modules load TensorFlow).
+SMALL = dict(resolution=32, latent_size=64, dlatent_size=64, mapping_fmaps=64, fmap_base=256, fmap_max=64)
+GLOBAL_SEED = 20190205
 
 
 def network_class():
@@ -78,77 +87,82 @@ def net(name, func, kwargs, variables, components=None):
     )
 
 
-def g_variables(rng, resolution, nf, dlatent, latent, mapping_layers):
-    """(synthesis, mapping) variables, named and shaped as the official code creates them."""
-    f32 = np.float32
-    res_log2 = int(np.log2(resolution))
-    syn = [("lod", f32(0.0))]
+def g_variables(value, kw):
+    """(synthesis, mapping) variables of G_style with static kwargs `kw`, named, shaped and ordered as the
+    official code creates them (the template build: linear structure, each ToRGB after its block);
+    value(key, shape) gives each one's value."""
+    res_log2 = int(np.log2(kw["resolution"]))
+    dlatent = kw.get("dlatent_size", 512)
+    channels = kw.get("num_channels", 3)
+
+    def nf(stage):
+        return min(int(kw.get("fmap_base", 8192) / (2.0 ** stage)), kw.get("fmap_max", 512))
+
+    syn = [("lod", np.float32(value("lod", [])))]  # a 0-d variable pickles as a numpy scalar
+
+    def var(name, shape, into=syn):
+        into.append((name, value(name, shape)))
+
     for layer in range(2 * res_log2 - 2):
         r = 2 ** (layer // 2 + 2)
-        syn.append((f"noise{layer}", rng.standard_normal([1, 1, r, r]).astype(f32)))
+        var(f"noise{layer}", [1, 1, r, r])
 
-    def layer_vars(scope, cin, cout, kernel=True):
-        v = []
-        if kernel:
-            v.append((f"{scope}/weight", rng.standard_normal([3, 3, cin, cout]).astype(f32)))
-        v += [
-            (f"{scope}/Noise/weight", rng.standard_normal([cout]).astype(f32) * f32(0.1)),
-            (f"{scope}/bias", rng.standard_normal([cout]).astype(f32) * f32(0.1)),
-            (f"{scope}/StyleMod/weight", rng.standard_normal([dlatent, 2 * cout]).astype(f32)),
-            (f"{scope}/StyleMod/bias", rng.standard_normal([2 * cout]).astype(f32) * f32(0.1)),
-        ]
-        return v
+    def epilogue(scope, c):
+        var(f"{scope}/Noise/weight", [c])
+        var(f"{scope}/bias", [c])
+        var(f"{scope}/StyleMod/weight", [dlatent, 2 * c])
+        var(f"{scope}/StyleMod/bias", [2 * c])
 
-    c = nf(1)
-    syn.append(("4x4/Const/const", (1 + 0.2 * rng.standard_normal([1, c, 4, 4])).astype(f32)))
-    syn += layer_vars("4x4/Const", c, c, kernel=False)
-    syn += layer_vars("4x4/Conv", c, c)
+    def torgb(res):
+        lod = res_log2 - res
+        var(f"ToRGB_lod{lod}/weight", [1, 1, nf(res - 1), channels])
+        var(f"ToRGB_lod{lod}/bias", [channels])
+
+    var("4x4/Const/const", [1, nf(1), 4, 4])
+    epilogue("4x4/Const", nf(1))
+    var("4x4/Conv/weight", [3, 3, nf(1), nf(1)])
+    epilogue("4x4/Conv", nf(1))
+    torgb(2)
     for res in range(3, res_log2 + 1):
         r = 2**res
-        syn += layer_vars(f"{r}x{r}/Conv0_up", nf(res - 2), nf(res - 1))
-        syn += layer_vars(f"{r}x{r}/Conv1", nf(res - 1), nf(res - 1))
-    for res in range(2, res_log2 + 1):
-        lod = res_log2 - res
-        syn.append((f"ToRGB_lod{lod}/weight", rng.standard_normal([1, 1, nf(res - 1), 3]).astype(f32)))
-        syn.append((f"ToRGB_lod{lod}/bias", rng.standard_normal([3]).astype(f32) * f32(0.1)))
+        var(f"{r}x{r}/Conv0_up/weight", [3, 3, nf(res - 2), nf(res - 1)])
+        epilogue(f"{r}x{r}/Conv0_up", nf(res - 1))
+        var(f"{r}x{r}/Conv1/weight", [3, 3, nf(res - 1), nf(res - 1)])
+        epilogue(f"{r}x{r}/Conv1", nf(res - 1))
+        torgb(res)
     mapping = []
-    fin = latent
-    for i in range(mapping_layers):
-        fout = dlatent
-        mapping.append((f"Dense{i}/weight", (rng.standard_normal([fin, fout]) * 100).astype(f32)))
-        mapping.append((f"Dense{i}/bias", rng.standard_normal([fout]).astype(f32) * f32(0.1)))
+    fin, fmaps, layers = kw.get("latent_size", 512), kw.get("mapping_fmaps", 512), kw.get("mapping_layers", 8)
+    for i in range(layers):
+        fout = dlatent if i == layers - 1 else fmaps
+        var(f"Dense{i}/weight", [fin, fout], mapping)
+        var(f"Dense{i}/bias", [fout], mapping)
         fin = fout
     return syn, mapping
 
 
-def tiny_networks(rng):
-    """(G, D, Gs) of an 8 px G_style with fmap_base 32, fmap_max 16, 16-d latents."""
-    res, dl = 8, 16
-    kw = {"num_channels": 3, "resolution": res, "fmap_base": 32, "fmap_max": 16,
-          "latent_size": dl, "dlatent_size": dl, "mapping_layers": 2, "mapping_fmaps": dl}
+def generator_networks(kw, value, d_value):
+    """(G, D, Gs) of a G_style with static kwargs `kw`: its components get G's kwargs (the mapping network
+    also dlatent_broadcast), as the official G_style passes them."""
+    n_layers = 2 * int(np.log2(kw["resolution"])) - 2
+    # G and Gs share their arrays (as after Gs.copy_vars_from(G)): pickle then stores each once.
+    cache = {}
 
-    def nf(stage):
-        return min(int(32 / (2.0**stage)), 16)
+    def value(key, shape, raw=value):
+        return cache.setdefault((key, tuple(shape)), raw(key, shape))
 
     def g(name):
-        syn_vars, map_vars = g_variables(rng, res, nf, dl, dl, 2)
-        n_layers = 2 * int(np.log2(res)) - 2
-        synthesis = net("G_synthesis", "G_synthesis",
-                        {"num_channels": 3, "resolution": res, "fmap_base": 32, "fmap_max": 16,
-                         "dlatent_size": dl}, syn_vars)
-        mapping = net("G_mapping", "G_mapping",
-                      {"dlatent_broadcast": n_layers, "latent_size": dl, "dlatent_size": dl,
-                       "mapping_layers": 2, "mapping_fmaps": dl,
-                       # a numpy scalar among the kwargs, as configs sometimes pass them
-                       "mapping_lrmul": np.float32(0.01)}, map_vars)
-        own = [("lod", np.float32(0.0)),
-               ("dlatent_avg", rng.standard_normal([dl]).astype(np.float32))]
+        syn_vars, map_vars = g_variables(value, kw)
+        synthesis = net("G_synthesis", "G_synthesis", dict(kw), syn_vars)
+        mapping = net("G_mapping", "G_mapping", dict(kw, dlatent_broadcast=n_layers), map_vars)
+        own = [("lod", np.float32(value("lod", []))),
+               ("dlatent_avg", value("dlatent_avg", [kw.get("dlatent_size", 512)]))]
         return net(name, "G_style", dict(kw), own, {"synthesis": synthesis, "mapping": mapping})
 
-    d_vars = [("8x8/Conv0/weight", rng.standard_normal([3, 3, 16, 16]).astype(np.float32)),
-              ("8x8/Conv0/bias", rng.standard_normal([16]).astype(np.float32)),
-              ("Output/weight", rng.standard_normal([16, 1]).astype(np.float32))]
-    d = net("D", "D_basic", {"num_channels": 3, "resolution": res}, d_vars)
+    c = min(int(kw.get("fmap_base", 8192) / 2.0), kw.get("fmap_max", 512))
+    d_vars = [("4x4/Conv/weight", d_value("4x4/Conv/weight", [3, 3, c, c])),
+              ("4x4/Conv/bias", d_value("4x4/Conv/bias", [c])),
+              ("Output/weight", d_value("Output/weight", [c, 1]))]
+    d = net("D", "D_basic", {"num_channels": 3, "resolution": kw["resolution"]}, d_vars)
     return g("G"), d, g("Gs")
 
 
@@ -198,15 +212,26 @@ def main():
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(20261201)
-
-    nets = tiny_networks(rng)
+    # Seeded like the frozen fixtures (tools/fixture_weights.py: every bias, noise strength, dlatent_avg and
+    # the const input non-zero).
+    tiny_kw = {"num_channels": 3, "resolution": 8, "fmap_base": 32, "fmap_max": 16, "latent_size": 16,
+               "dlatent_size": 16, "mapping_layers": 2, "mapping_fmaps": 16,
+               # a numpy scalar among the kwargs, as configs sometimes pass them
+               "mapping_lrmul": np.float32(0.01)}
+    nets = generator_networks(tiny_kw, lambda k, s: weight_value(k, s, 20261201),
+                              lambda k, s: weight_value(k, s, 1))
     good = pickle.dumps(nets, protocol=4)
     (out / "tiny_G_D_Gs.pkl").write_bytes(good)
     expected = {}
     for n, path in zip(nets, ["G", "D", "Gs"]):
         describe(n, path, expected)
     (out / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+
+    # The weights of tests/fixtures/generator_full_32 (its configuration and seed): the pickle route can be
+    # compared with the frozen-graph route and with TensorFlow's outputs there.
+    gen = generator_networks(dict(SMALL, num_channels=3), lambda k, s: weight_value(k, s, GLOBAL_SEED),
+                             lambda k, s: weight_value(k, s, 1))
+    (out / "generator_32.pkl").write_bytes(pickle.dumps(gen, protocol=4))
 
     touch = f"touch {MARKER}"
     bad = {
@@ -240,7 +265,7 @@ def main():
         ops = [(op.name, arg) for op, arg, _ in pickletools.genops(bad[name])]
         assert any(o in ("STACK_GLOBAL", "GLOBAL") for o, _ in ops), name
     total = sum(p.stat().st_size for p in out.glob("*.pkl"))
-    print(f"wrote {len(bad) + 1} pickles ({total} bytes) and expected.json to {out}")
+    print(f"wrote {len(list(out.glob('*.pkl')))} pickles ({total} bytes) and expected.json to {out}")
 
 
 if __name__ == "__main__":
