@@ -42,7 +42,8 @@ def filter_valid(img, g):
 
 def ssim(a, b):
     """SSIM of two uint8 images [H, W, C] (mean over channels)."""
-    g = gaussian_window(min(11, a.shape[0], a.shape[1]) | 1)
+    k = min(11, a.shape[0], a.shape[1])  # an 11-tap window, or the largest odd one that fits
+    g = gaussian_window(k if k % 2 else k - 1)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     vals = []
     for c in range(a.shape[2]):

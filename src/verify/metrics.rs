@@ -117,7 +117,9 @@ pub fn ssim(a: &Image, b: &Image) -> f64 {
         (b.h, b.w, b.c),
         "images of different sizes"
     );
-    let g = gaussian(11.min(a.h).min(a.w) | 1, 1.5);
+    // An 11-tap window, or the largest odd one that fits a smaller image.
+    let k = 11.min(a.h).min(a.w);
+    let g = gaussian(if k % 2 == 0 { k - 1 } else { k }, 1.5);
     let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
     let plane = |img: &Image, ch: usize| -> Vec<f64> {
         img.px
@@ -217,6 +219,16 @@ mod tests {
         assert!((s - SSIM_FROM_NUMPY).abs() < 1e-12, "{s}");
     }
     const SSIM_FROM_NUMPY: f64 = 0.7606357938101915;
+
+    #[test]
+    fn images_smaller_than_the_window_take_the_largest_odd_window_that_fits() {
+        // 8×8 (an 8 px generator): a 7-tap window; quant_quality.ssim gives 0.8161673759218561.
+        let a = image(8, 8, |y, x, c| ((y * 17 + x * 29 + c * 83) % 251) as u8);
+        let b = image(8, 8, |y, x, c| ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8);
+        let s = ssim(&a, &b);
+        assert!((s - 0.8161673759218561).abs() < 1e-12, "{s}");
+        assert_eq!(ssim(&a, &a), 1.0);
+    }
 
     #[test]
     fn floats_round_half_to_even_and_clip_like_numpy() {
