@@ -2,7 +2,8 @@
 //! `sgc inspect` gives back every network, kwarg and variable the writer put in (checked against the
 //! writer's own `expected.json`, variable bytes by checksum); hostile and broken pickles each get their
 //! named error, exit 1, and nothing they ask for is run (the marker file they would create never
-//! appears); `sgc lower` of a pickle says what it is instead of misreading it as a GraphDef.
+//! appears); networks that do not fit their architecture are refused with what differs; a pickle
+//! lowers and verifies. (Against TensorFlow: tests/prune.rs, `the_pickle_exports_what_tensorflow_computes`.)
 
 mod common;
 
@@ -153,7 +154,7 @@ fn hostile_and_broken_pickles_get_named_errors_and_run_nothing() {
         assert!(err.contains(says), "{name}: {err}");
         assert!(!err.contains("panicked"), "{name}: {err}");
         assert!(o.stdout.is_empty(), "{name}");
-        // `sgc lower` refuses every pickle (the graph builder is not there yet), writing nothing.
+        // `sgc lower` refuses them the same way, writing nothing.
         let out = dir.path().join("out.tflite");
         let o = sgc_in(
             dir.path(),
@@ -166,16 +167,63 @@ fn hostile_and_broken_pickles_get_named_errors_and_run_nothing() {
     assert!(!marker.exists(), "a hostile pickle ran");
 }
 
+/// A network that does not fit the architecture its kwargs describe is never converted: each
+/// mismatch is named.
 #[test]
-fn lowering_a_pickle_says_it_is_one() {
+fn a_modified_architecture_is_refused_with_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g.tflite");
+    for (name, says) in [
+        (
+            "bad_arch_missing_variable.pkl",
+            "Gs/synthesis: variable '8x8/Conv1/bias' [8] is missing",
+        ),
+        (
+            "bad_arch_extra_variable.pkl",
+            "Gs/synthesis: variables the architecture does not have: 8x8/Conv2/weight",
+        ),
+        (
+            "bad_arch_wrong_shape.pkl",
+            "variable '8x8/Conv1/weight' is f32 [8, 8, 3, 3], expected f32 [3, 3, 8, 8]",
+        ),
+        (
+            "bad_arch_unknown_kwarg.pkl",
+            "Gs: unknown static kwarg 'use_sparkles' (=True)",
+        ),
+    ] {
+        let o = common::sgc_lower(&fixture(name), &out, &[]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(!out.exists(), "{name}: no output");
+    }
+}
+
+/// The tiny (8 px) pickle lowers, and LiteRT runs the model as sgc's interpreter runs the graph
+/// built from the pickle (`sgc verify`: 16 seeded latents, 1e-4 of the output range).
+#[test]
+fn a_pickle_lowers_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("g.tflite");
     let pkl = fixture("tiny_G_D_Gs.pkl");
     let o = common::sgc_lower(&pkl, &out, &[]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("a Python pickle, not a GraphDef"), "{err}");
-    assert!(!out.exists());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::sgc(&[
+        "verify",
+        pkl.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--max-rel",
+        "1e-4",
+        "--min-ssim",
+        "0.999",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("16 images: SSIM mean 1.0000"), "{text}");
 }
 
 /// `generator_32.pkl` holds the weights of the frozen fixture `generator_full_32` (the same

@@ -432,3 +432,79 @@ fn full_size_1024_to_512_256_128() {
         }
     }
 }
+
+/// The pickle route: `tests/fixtures-pkl/generator_32.pkl` holds generator_full_32's weights (see
+/// tests/pickle.rs), and the graph sgc builds from it (no TensorFlow) makes TensorFlow's values for
+/// every export: the image, the 16 and 8 px taps, ψ 0.5, the synthesis and mapping parts; and so does
+/// the fused-upscale synthesis network of `synthesis_fused_32.pkl`.
+#[test]
+fn the_pickle_exports_what_tensorflow_computes() {
+    let f = Fixture::named("generator_full_32");
+    let pkl = common::repo_root().join("tests/fixtures-pkl/generator_32.pkl");
+    let z = &f.input_tensors()[0].1;
+    let io = ("latents_in", &[1i64, 64][..]);
+    check(
+        "pkl image",
+        &pkl,
+        io,
+        z,
+        StyleganOptions::default(),
+        &f.reference_outputs()[0].1,
+        true,
+    );
+    for r in [16, 8] {
+        let want = file(&f, &format!("tap_{r}.npy"));
+        check(&format!("pkl → {r} px"), &pkl, io, z, at(r), &want, true);
+    }
+    let psi = StyleganOptions {
+        truncation_psi: Some(0.5),
+        ..Default::default()
+    };
+    check(
+        "pkl ψ 0.5",
+        &pkl,
+        io,
+        z,
+        psi,
+        &file(&f, "image_psi_0.5.npy"),
+        true,
+    );
+    let part = |p| StyleganOptions {
+        part: Some(p),
+        ..Default::default()
+    };
+    let dlatents = file(&f, "dlatents.npy");
+    check(
+        "pkl part synthesis",
+        &pkl,
+        io,
+        &dlatents,
+        part(Part::Synthesis),
+        &f.reference_outputs()[0].1,
+        true,
+    );
+    check(
+        "pkl part mapping",
+        &pkl,
+        io,
+        z,
+        part(Part::Mapping),
+        &dlatents,
+        true,
+    );
+
+    // A lone G_synthesis with the fused upscale (Conv2DBackpropInput) in every block.
+    let s = Fixture::named("synthesis_fused_32");
+    let pkl = common::repo_root().join("tests/fixtures-pkl/synthesis_fused_32.pkl");
+    let (x, want) = (&s.input_tensors()[0].1, &s.reference_outputs()[0].1);
+    let io = ("dlatents_in", &[1i64, 8, 64][..]);
+    check(
+        "pkl fused synthesis",
+        &pkl,
+        io,
+        x,
+        StyleganOptions::default(),
+        want,
+        true,
+    );
+}

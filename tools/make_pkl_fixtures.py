@@ -11,11 +11,14 @@ Writes:
   randomised (a fresh network has zero biases, noise strengths and dlatent_avg and a const of ones,
   which would hide reading errors), `lod` a numpy scalar, a numpy scalar among the static kwargs;
 - `generator_32.pkl`: (G, D, Gs) holding the weights of tests/fixtures/generator_full_32 (the same
-  configuration, seed and tools/fixture_weights.py);
+  configuration, seed and tools/fixture_weights.py); `synthesis_fused_32.pkl`: its synthesis network
+  alone with `fused_scale=True`, the weights of tests/fixtures/synthesis_fused_32;
 - hostile and broken pickles for the error tests (`bad_*.pkl`): globals outside the format
   (`os.system`, `builtins.eval`, `subprocess.Popen`, also inside an otherwise valid network), truncated
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
-  an unknown opcode, a pickle with no network, a network without its variables. The hostile ones would
+  an unknown opcode, a pickle with no network, a network without its variables; and (`bad_arch_*.pkl`)
+  networks that do not fit the architecture their kwargs describe: a variable missing, one too many, one
+  of the wrong shape, an unknown kwarg. The hostile ones would
   create the file `sgc_pickle_marker` in the working directory if anything ran them;
 - `expected.json`: for tiny_G_D_Gs.pkl, per network path its name, build function, kwargs, variable
   names, shapes and a checksum of each variable's bytes (what the reader must give back).
@@ -232,6 +235,11 @@ def main():
     gen = generator_networks(dict(SMALL, num_channels=3), lambda k, s: weight_value(k, s, GLOBAL_SEED),
                              lambda k, s: weight_value(k, s, 1))
     (out / "generator_32.pkl").write_bytes(pickle.dumps(gen, protocol=4))
+    # tests/fixtures/synthesis_fused_32: a lone G_synthesis with the fused upscale in every block.
+    syn = gen[2].state["components"]["synthesis"].state
+    fused = net("G_synthesis", "G_synthesis", dict(SMALL, num_channels=3, fused_scale=True),
+                syn["variables"])
+    (out / "synthesis_fused_32.pkl").write_bytes(pickle.dumps(fused, protocol=4))
 
     touch = f"touch {MARKER}"
     bad = {
@@ -258,6 +266,33 @@ def main():
             Network({"version": 3, "name": "G", "static_kwargs": {}, "components": {},
                      "build_module_src": SOURCE, "build_func_name": "G_style"}), protocol=4),
     }
+    # Well-formed pickles whose networks do not fit the architecture their kwargs describe.
+    def edited(edit):
+        nets = generator_networks(tiny_kw, lambda k, s: weight_value(k, s, 20261201),
+                                  lambda k, s: weight_value(k, s, 1))
+        syn = nets[2].state["components"]["synthesis"].state
+        edit(syn, nets[2].state)
+        return pickle.dumps(nets, protocol=4)
+
+    def drop(syn, _):
+        syn["variables"] = [v for v in syn["variables"] if v[0] != "8x8/Conv1/bias"]
+
+    def extra(syn, _):
+        syn["variables"] = syn["variables"] + [("8x8/Conv2/weight", np.ones([3, 3, 4, 4], np.float32))]
+
+    def reshape(syn, _):
+        syn["variables"] = [(k, np.ascontiguousarray(v.T) if k == "8x8/Conv1/weight" else v)
+                            for k, v in syn["variables"]]
+
+    def kwarg(_, g):
+        g["static_kwargs"] = dict(g["static_kwargs"], use_sparkles=True)
+
+    bad.update({
+        "bad_arch_missing_variable.pkl": edited(drop),
+        "bad_arch_extra_variable.pkl": edited(extra),
+        "bad_arch_wrong_shape.pkl": edited(reshape),
+        "bad_arch_unknown_kwarg.pkl": edited(kwarg),
+    })
     for name, data in bad.items():
         (out / name).write_bytes(data)
     # The hostile pickles do name what the error test expects (checked here, not by running them).

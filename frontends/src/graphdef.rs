@@ -509,16 +509,7 @@ mod tests {
     fn tensor(dtype: tf::DataType, dims: &[i64]) -> tf::TensorProto {
         tf::TensorProto {
             dtype: dtype as i32,
-            tensor_shape: Some(tf::TensorShapeProto {
-                dim: dims
-                    .iter()
-                    .map(|&size| tf::tensor_shape_proto::Dim {
-                        size,
-                        name: String::new(),
-                    })
-                    .collect(),
-                unknown_rank: false,
-            }),
+            tensor_shape: Some(tf::shape_proto(dims)),
             ..Default::default()
         }
     }

@@ -65,12 +65,9 @@ pub fn load(path: &Path) -> Result<Graph, FrontendError> {
     } else {
         let bytes = map_file(path)?;
         if pickle::looks_like_pickle(&bytes) {
-            // A pickle decodes as a (bogus) protobuf often enough: say what it is instead.
-            return Err(FrontendError::Pickle {
-                file,
-                offset: None,
-                what: "a Python pickle, not a GraphDef: `sgc inspect` lists a StyleGAN pickle's networks; building their graph from the pickle is not done yet (issue 11)".into(),
-            });
+            // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
+            drop(bytes);
+            return pickle::load_graph(path, None);
         }
         graphdef::import(decode_pb(bytes, &file)?, &file)
     }

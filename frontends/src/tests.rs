@@ -29,16 +29,7 @@ fn with(mut n: tf::NodeDef, key: &str, value: Value) -> tf::NodeDef {
 }
 
 fn shape(dims: &[i64]) -> tf::TensorShapeProto {
-    tf::TensorShapeProto {
-        dim: dims
-            .iter()
-            .map(|&size| tf::tensor_shape_proto::Dim {
-                size,
-                name: String::new(),
-            })
-            .collect(),
-        unknown_rank: false,
-    }
+    tf::shape_proto(dims)
 }
 
 fn ty(d: DataType) -> Value {

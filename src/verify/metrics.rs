@@ -224,7 +224,9 @@ mod tests {
     fn images_smaller_than_the_window_take_the_largest_odd_window_that_fits() {
         // 8×8 (an 8 px generator): a 7-tap window; quant_quality.ssim gives 0.8161673759218561.
         let a = image(8, 8, |y, x, c| ((y * 17 + x * 29 + c * 83) % 251) as u8);
-        let b = image(8, 8, |y, x, c| ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8);
+        let b = image(8, 8, |y, x, c| {
+            ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8
+        });
         let s = ssim(&a, &b);
         assert!((s - 0.8161673759218561).abs() < 1e-12, "{s}");
         assert_eq!(ssim(&a, &a), 1.0);

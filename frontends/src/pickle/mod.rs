@@ -11,6 +11,8 @@
 //! nodes to read numpy arrays and `Network` objects from; candle's pickle reader comes with a tensor
 //! library and lets any global through. Neither reports byte offsets.
 
+mod emit;
+pub mod g_style;
 pub mod network;
 pub mod numpy;
 mod opcodes;
@@ -46,6 +48,43 @@ pub fn networks_from_bytes(data: Bytes, file: &str) -> Result<Vec<Network>, Fron
         offset: None,
         what,
     })
+}
+
+/// The graph of network `which` (a path such as `Gs`, `G`, `Gs/synthesis`; default `Gs`, else the one
+/// network) of a StyleGAN pickle, built from its kwargs and variables ([`g_style`]); weights are views
+/// of the memory-mapped file.
+pub fn load_graph(path: &Path, which: Option<&str>) -> Result<sgc_ir::Graph, FrontendError> {
+    let file = path.display().to_string();
+    let networks = read_networks(path)?;
+    let err = |what: String| FrontendError::Pickle {
+        file: file.clone(),
+        offset: None,
+        what,
+    };
+    let chosen = match which {
+        Some(w) => Network::find(&networks, w),
+        None => Network::find(&networks, "Gs").or(match networks.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }),
+    };
+    let net = chosen.ok_or_else(|| {
+        let mut all = Vec::new();
+        fn walk<'a>(n: &'a [Network], out: &mut Vec<&'a str>) {
+            for x in n {
+                out.push(&x.path);
+                walk(&x.components, out);
+            }
+        }
+        walk(&networks, &mut all);
+        err(format!(
+            "no network {} (the pickle has {})",
+            which.unwrap_or("Gs"),
+            all.join(", ")
+        ))
+    })?;
+    let def = g_style::graph_def(net).map_err(err)?;
+    crate::graphdef::import(def, &file)
 }
 
 /// Whether `data` starts like a pickle of protocol 2 to 5 (`PROTO n`), whatever the file is called.

@@ -26,3 +26,17 @@ pub fn descriptor_pool() -> &'static DescriptorPool {
         DescriptorPool::decode(DESCRIPTOR_SET).expect("the checked-in descriptor set decodes")
     })
 }
+
+/// A static shape (`-1` for an unknown dimension) as TensorFlow writes it.
+pub fn shape_proto(dims: &[i64]) -> TensorShapeProto {
+    TensorShapeProto {
+        dim: dims
+            .iter()
+            .map(|&size| tensor_shape_proto::Dim {
+                size,
+                name: String::new(),
+            })
+            .collect(),
+        unknown_rank: false,
+    }
+}

@@ -1,0 +1,879 @@
+//! The graph of a pickled StyleGAN v1 network (`G_style`, `G_synthesis`, `G_mapping`), built from its
+//! static kwargs and variables as the official `training/networks_stylegan.py` builds it for inference,
+//! op for op in TensorFlow's terms (NCHW), so that the frozen-graph pipeline (every pass, `--resolution`,
+//! `--part`, `--truncation-psi`, `--image-output`) takes it unchanged.
+//!
+//! Where it differs from a graph frozen from the official code, deliberately:
+//! - the synthesis network is built in its `linear` structure: with `lod` a constant (frozen, 0 for a
+//!   finished network) it computes what the `recursive` one does, without `tf.cond`'s Switch/Merge;
+//! - no `Identity` reads of variables, no `IdentityN` of `tf.custom_gradient`, no `Assign(lod)`: the
+//!   synthesis network reads `G_style`'s own `lod`, which is what that Assign would have written;
+//! - noise comes from the noise variables (`randomize_noise=False`, as the official examples run it).
+
+use std::collections::{HashMap, HashSet};
+
+use sgc_ir::Tensor;
+
+use super::emit::{b, i, ints, s, ty, Emitter, F32, I32};
+use super::{Kwarg, Network};
+use crate::tf;
+
+/// The kwargs of the three network functions, with the official defaults.
+#[derive(Debug, Clone)]
+struct Config {
+    resolution: usize,
+    num_channels: usize,
+    fmap_base: f64,
+    fmap_decay: f64,
+    fmap_max: usize,
+    latent_size: usize,
+    dlatent_size: usize,
+    mapping_layers: usize,
+    mapping_fmaps: usize,
+    mapping_lrmul: f64,
+    use_wscale: bool,
+    normalize_latents: bool,
+    use_noise: bool,
+    fused_scale: Option<bool>,
+    blur_filter: Vec<f64>,
+    truncation_psi: Option<f64>,
+    truncation_cutoff: Option<usize>,
+}
+
+/// Kwargs a value of which changes nothing at inference (training options, structure, dtype).
+const INERT: &[&str] = &[
+    "dlatent_avg_beta",
+    "style_mixing_prob",
+    "is_training",
+    "is_validation",
+    "is_template_graph",
+    "force_clean_graph",
+    "structure",
+    "dtype",
+    "truncation_psi_val",
+    "truncation_cutoff_val",
+    "dlatent_broadcast",
+];
+
+impl Config {
+    fn from(n: &Network) -> Result<Config, String> {
+        let mut c = Config {
+            resolution: 1024,
+            num_channels: 3,
+            fmap_base: 8192.0,
+            fmap_decay: 1.0,
+            fmap_max: 512,
+            latent_size: 512,
+            dlatent_size: 512,
+            mapping_layers: 8,
+            mapping_fmaps: 512,
+            mapping_lrmul: 0.01,
+            use_wscale: true,
+            normalize_latents: true,
+            use_noise: true,
+            fused_scale: None,
+            blur_filter: vec![1.0, 2.0, 1.0],
+            truncation_psi: Some(0.7),
+            truncation_cutoff: Some(8),
+        };
+        let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
+        for comp in &n.components {
+            kwargs.extend(&comp.static_kwargs);
+        }
+        for (k, v) in kwargs {
+            let int = || match v {
+                Kwarg::Int(x) if *x >= 0 => Ok(*x as usize),
+                _ => Err(format!("static kwarg {k}={v}: expected a non-negative int")),
+            };
+            let float = || match v {
+                Kwarg::Int(x) => Ok(*x as f64),
+                Kwarg::Float(x) => Ok(*x),
+                _ => Err(format!("static kwarg {k}={v}: expected a number")),
+            };
+            let boolean = || match v {
+                Kwarg::Bool(x) => Ok(*x),
+                _ => Err(format!("static kwarg {k}={v}: expected True or False")),
+            };
+            // The official options sgc does not build (yet) are refused by name: a network built
+            // without them would not be the network pickled.
+            let unsupported = || Err(format!("static kwarg {k}={v} is not supported yet"));
+            match k.as_str() {
+                "resolution" => c.resolution = int()?,
+                "num_channels" => c.num_channels = int()?,
+                "fmap_base" => c.fmap_base = float()?,
+                "fmap_decay" => c.fmap_decay = float()?,
+                "fmap_max" => c.fmap_max = int()?,
+                "latent_size" => c.latent_size = int()?,
+                "dlatent_size" => c.dlatent_size = int()?,
+                "mapping_layers" => c.mapping_layers = int()?,
+                "mapping_fmaps" => c.mapping_fmaps = int()?,
+                "mapping_lrmul" => c.mapping_lrmul = float()?,
+                "use_wscale" => c.use_wscale = boolean()?,
+                "normalize_latents" => c.normalize_latents = boolean()?,
+                "use_noise" => c.use_noise = boolean()?,
+                "fused_scale" => {
+                    c.fused_scale = match v {
+                        Kwarg::Bool(x) => Some(*x),
+                        Kwarg::Str(s) if s == "auto" => None,
+                        _ => {
+                            return Err(format!(
+                                "static kwarg {k}={v}: expected True, False or 'auto'"
+                            ))
+                        }
+                    }
+                }
+                "blur_filter" => {
+                    c.blur_filter = match v {
+                        Kwarg::None => vec![],
+                        Kwarg::List(items) => items
+                            .iter()
+                            .map(|x| match x {
+                                Kwarg::Int(i) => Ok(*i as f64),
+                                Kwarg::Float(f) => Ok(*f),
+                                _ => Err(format!("static kwarg {k}={v}: expected numbers")),
+                            })
+                            .collect::<Result<_, _>>()?,
+                        _ => return Err(format!("static kwarg {k}={v}: expected a list")),
+                    }
+                }
+                "truncation_psi" => {
+                    c.truncation_psi = match v {
+                        Kwarg::None => None,
+                        _ => Some(float()?),
+                    }
+                }
+                "truncation_cutoff" => {
+                    c.truncation_cutoff = match v {
+                        Kwarg::None => None,
+                        _ => Some(int()?),
+                    }
+                }
+                "label_size" if matches!(v, Kwarg::Int(0)) => {}
+                "randomize_noise" => {} // a run-time choice; see the module doc
+                "use_styles" | "const_input_layer" | "use_instance_norm"
+                    if *v == Kwarg::Bool(true) => {}
+                "use_pixel_norm" if *v == Kwarg::Bool(false) => {}
+                "nonlinearity" | "mapping_nonlinearity" if *v == Kwarg::Str("lrelu".into()) => {}
+                "label_size"
+                | "use_styles"
+                | "const_input_layer"
+                | "use_instance_norm"
+                | "use_pixel_norm"
+                | "nonlinearity"
+                | "mapping_nonlinearity" => return unsupported(),
+                other if INERT.contains(&other) => {}
+                other => return Err(format!("unknown static kwarg '{other}' (={v})")),
+            }
+        }
+        if c.resolution < 4 || !c.resolution.is_power_of_two() {
+            return Err(format!(
+                "resolution {} is not a power of two ≥ 4",
+                c.resolution
+            ));
+        }
+        Ok(c)
+    }
+
+    fn res_log2(&self) -> usize {
+        self.resolution.trailing_zeros() as usize
+    }
+
+    fn num_layers(&self) -> usize {
+        2 * self.res_log2() - 2
+    }
+
+    fn nf(&self, stage: usize) -> usize {
+        let f = (self.fmap_base / 2f64.powf(stage as f64 * self.fmap_decay)) as usize;
+        f.min(self.fmap_max)
+    }
+}
+
+/// A network's variables, each to be taken once with the shape the builder expects.
+struct Vars<'a> {
+    by_name: HashMap<&'a str, &'a Tensor>,
+    used: HashSet<String>,
+    problems: Vec<String>,
+    scope: String,
+}
+
+impl<'a> Vars<'a> {
+    fn new(n: &'a Network) -> Vars<'a> {
+        Vars {
+            by_name: n.variables.iter().map(|(k, t)| (k.as_str(), t)).collect(),
+            used: HashSet::new(),
+            problems: Vec::new(),
+            scope: n.path.clone(),
+        }
+    }
+
+    fn take(&mut self, name: &str, shape: &[usize]) -> Tensor {
+        self.used.insert(name.to_string());
+        match self.by_name.get(name) {
+            Some(t) if t.shape() == shape && t.dtype() == sgc_ir::DType::F32 => (*t).clone(),
+            Some(t) => {
+                self.problems.push(format!(
+                    "{}: variable '{name}' is {} {:?}, expected f32 {shape:?}",
+                    self.scope,
+                    t.dtype(),
+                    t.shape()
+                ));
+                Tensor::from_vec(shape.to_vec(), vec![0f32; shape.iter().product()])
+            }
+            None => {
+                self.problems.push(format!(
+                    "{}: variable '{name}' {shape:?} is missing",
+                    self.scope
+                ));
+                Tensor::from_vec(shape.to_vec(), vec![0f32; shape.iter().product()])
+            }
+        }
+    }
+
+    /// Every mismatch, and every variable the builder did not read.
+    fn finish(mut self) -> Vec<String> {
+        let mut unused: Vec<&str> = self
+            .by_name
+            .keys()
+            .filter(|k| !self.used.contains(**k))
+            .copied()
+            .collect();
+        unused.sort_unstable();
+        if !unused.is_empty() {
+            self.problems.push(format!(
+                "{}: variables the architecture does not have: {}",
+                self.scope,
+                unused.join(", ")
+            ));
+        }
+        self.problems
+    }
+}
+
+struct Builder<'a> {
+    e: Emitter,
+    c: &'a Config,
+}
+
+impl Builder<'_> {
+    fn scalar(&mut self, name: &str, v: f64) -> String {
+        self.e.scalar(name, v as f32)
+    }
+
+    fn binary(&mut self, name: &str, op: &str, a: &str, b: &str) -> String {
+        self.e.op(name, op, &[a, b])
+    }
+
+    fn reshape(&mut self, name: &str, x: &str, shape: &[i32]) -> String {
+        let s = self.e.i32s(&format!("{name}/shape"), shape);
+        self.e.add(
+            name,
+            "Reshape",
+            &[x, &s],
+            &[("T", ty(F32)), ("Tshape", ty(I32))],
+        )
+    }
+
+    fn tile(&mut self, name: &str, x: &str, multiples: &str) -> String {
+        self.e.add(
+            name,
+            "Tile",
+            &[x, multiples],
+            &[("T", ty(F32)), ("Tmultiples", ty(I32))],
+        )
+    }
+
+    fn mean(&mut self, name: &str, x: &str, axes: &[i32]) -> String {
+        let a = self.e.i32s(&format!("{name}/reduction_indices"), axes);
+        self.e.add(
+            name,
+            "Mean",
+            &[x, &a],
+            &[("T", ty(F32)), ("Tidx", ty(I32)), ("keep_dims", b(true))],
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn strided_slice(
+        &mut self,
+        name: &str,
+        x: &str,
+        begin: &[i32],
+        end: &[i32],
+        masks: (i64, i64, i64, i64),
+        t: tf::DataType,
+    ) -> String {
+        let bn = self.e.i32s(&format!("{name}/stack"), begin);
+        let en = self.e.i32s(&format!("{name}/stack_1"), end);
+        let sn = self
+            .e
+            .i32s(&format!("{name}/stack_2"), &vec![1; begin.len()]);
+        let (begin_mask, end_mask, new_axis_mask, shrink_axis_mask) = masks;
+        self.e.add(
+            name,
+            "StridedSlice",
+            &[x, &bn, &en, &sn],
+            &[
+                ("T", ty(t)),
+                ("Index", ty(I32)),
+                ("begin_mask", i(begin_mask)),
+                ("end_mask", i(end_mask)),
+                ("ellipsis_mask", i(0)),
+                ("new_axis_mask", i(new_axis_mask)),
+                ("shrink_axis_mask", i(shrink_axis_mask)),
+            ],
+        )
+    }
+
+    /// `tf.shape(x)[0]`.
+    fn batch(&mut self, scope: &str, x: &str) -> String {
+        let shape = self.e.add(
+            &format!("{scope}/Shape"),
+            "Shape",
+            &[x],
+            &[("T", ty(F32)), ("out_type", ty(I32))],
+        );
+        self.strided_slice(
+            &format!("{scope}/strided_slice"),
+            &shape,
+            &[0],
+            &[1],
+            (0, 0, 0, 1),
+            I32,
+        )
+    }
+
+    /// `tf.stack` of int32 scalars (a Python list with a tensor in it, as TF packs it).
+    fn pack(&mut self, name: &str, parts: &[&str]) -> String {
+        self.e.add(
+            name,
+            "Pack",
+            parts,
+            &[("T", ty(I32)), ("N", i(parts.len() as i64)), ("axis", i(0))],
+        )
+    }
+
+    fn int_const(&mut self, name: &str, v: i32) -> String {
+        self.e.tensor(name, &Tensor::from_vec(vec![], vec![v]))
+    }
+
+    /// `get_weight`: the stored (unit-variance) weight times its run-time scale.
+    fn weight(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        shape: &[usize],
+        gain: f64,
+        lrmul: f64,
+    ) -> String {
+        let fan_in: usize = shape[..shape.len() - 1].iter().product();
+        let he_std = gain / (fan_in as f64).sqrt();
+        let coef = if self.c.use_wscale {
+            he_std * lrmul
+        } else {
+            lrmul
+        };
+        let w = vars.take(&format!("{scope}/weight"), shape);
+        let w = self
+            .e
+            .tensor(&format!("{}/{scope}/weight", vars.scope_prefix()), &w);
+        let k = self.scalar(&format!("{}/{scope}/mul/y", vars.scope_prefix()), coef);
+        self.binary(
+            &format!("{}/{scope}/mul", vars.scope_prefix()),
+            "Mul",
+            &w,
+            &k,
+        )
+    }
+
+    /// A `kernel`×`kernel` conv from `cin` to `fmaps` channels (`[kernel, cin, fmaps]`).
+    fn conv2d(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        x: &str,
+        [kernel, cin, fmaps]: [usize; 3],
+        gain: f64,
+    ) -> String {
+        let w = self.weight(scope, vars, &[kernel, kernel, cin, fmaps], gain, 1.0);
+        self.conv_op(
+            &format!("{}/{scope}/Conv2D", vars.scope_prefix()),
+            "Conv2D",
+            &[x, &w],
+            1,
+        )
+    }
+
+    fn conv_op(&mut self, name: &str, op: &str, inputs: &[&str], stride: i64) -> String {
+        self.e.add(
+            name,
+            op,
+            inputs,
+            &[
+                ("T", ty(F32)),
+                ("strides", ints(&[1, 1, stride, stride])),
+                ("padding", s("SAME")),
+                ("data_format", s("NCHW")),
+                ("dilations", ints(&[1, 1, 1, 1])),
+            ],
+        )
+    }
+
+    fn bias(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        x: &str,
+        c: usize,
+        lrmul: f64,
+        rank4: bool,
+    ) -> String {
+        let p = format!("{}/{scope}", vars.scope_prefix());
+        let bv = vars.take(&format!("{scope}/bias"), &[c]);
+        let bc = self.e.tensor(&format!("{p}/bias"), &bv);
+        let k = self.scalar(&format!("{p}/mul_1/y"), lrmul);
+        let mut bias = self.binary(&format!("{p}/mul_1"), "Mul", &bc, &k);
+        if rank4 {
+            bias = self.reshape(&format!("{p}/Reshape"), &bias, &[1, -1, 1, 1]);
+        }
+        self.binary(&format!("{p}/add"), "AddV2", x, &bias)
+    }
+
+    fn leaky_relu(&mut self, p: &str, x: &str) -> String {
+        let alpha = self.scalar(&format!("{p}/LeakyReLU/alpha"), 0.2);
+        let m = self.binary(&format!("{p}/LeakyReLU/mul"), "Mul", x, &alpha);
+        self.binary(&format!("{p}/LeakyReLU/Maximum"), "Maximum", x, &m)
+    }
+
+    fn pixel_norm(&mut self, p: &str, x: &str) -> String {
+        let sq = self.e.op(&format!("{p}/PixelNorm/Square"), "Square", &[x]);
+        let m = self.mean(&format!("{p}/PixelNorm/Mean"), &sq, &[1]);
+        let eps = self.scalar(&format!("{p}/PixelNorm/epsilon"), 1e-8);
+        let a = self.binary(&format!("{p}/PixelNorm/add"), "AddV2", &m, &eps);
+        let r = self.e.op(&format!("{p}/PixelNorm/Rsqrt"), "Rsqrt", &[&a]);
+        self.binary(&format!("{p}/PixelNorm/mul"), "Mul", x, &r)
+    }
+
+    fn instance_norm(&mut self, p: &str, x: &str) -> String {
+        let p = format!("{p}/InstanceNorm");
+        let m = self.mean(&format!("{p}/Mean"), x, &[2, 3]);
+        let x = self.binary(&format!("{p}/sub"), "Sub", x, &m);
+        let sq = self.e.op(&format!("{p}/Square"), "Square", &[&x]);
+        let m2 = self.mean(&format!("{p}/Mean_1"), &sq, &[2, 3]);
+        let eps = self.scalar(&format!("{p}/epsilon"), 1e-8);
+        let a = self.binary(&format!("{p}/add"), "AddV2", &m2, &eps);
+        let r = self.e.op(&format!("{p}/Rsqrt"), "Rsqrt", &[&a]);
+        self.binary(&format!("{p}/mul"), "Mul", &x, &r)
+    }
+
+    fn upscale2d(&mut self, p: &str, x: &str, c: usize, h: usize) -> String {
+        let (c, h) = (c as i32, h as i32);
+        let r = self.reshape(&format!("{p}/Upscale2D/Reshape"), x, &[-1, c, h, 1, h, 1]);
+        let m = self.e.i32s(
+            &format!("{p}/Upscale2D/Tile/multiples"),
+            &[1, 1, 1, 2, 1, 2],
+        );
+        let t = self.tile(&format!("{p}/Upscale2D/Tile"), &r, &m);
+        self.reshape(
+            &format!("{p}/Upscale2D/Reshape_1"),
+            &t,
+            &[-1, c, 2 * h, 2 * h],
+        )
+    }
+
+    fn blur(&mut self, p: &str, x: &str, c: usize) -> String {
+        let f = &self.c.blur_filter;
+        if f.is_empty() {
+            return x.to_string();
+        }
+        let k = f.len();
+        let sum: f64 = f.iter().flat_map(|a| f.iter().map(move |b| a * b)).sum();
+        let mut values = Vec::with_capacity(k * k * c);
+        for a in f {
+            for bb in f {
+                values.extend(std::iter::repeat_n((a * bb / sum) as f32, c));
+            }
+        }
+        let filter = self
+            .e
+            .f32s(&format!("{p}/Blur2D/filter"), vec![k, k, c, 1], values);
+        self.conv_op(
+            &format!("{p}/Blur2D/depthwise"),
+            "DepthwiseConv2dNative",
+            &[x, &filter],
+            1,
+        )
+    }
+
+    /// `dlatents_in[:, layer]`.
+    fn dlatent_row(&mut self, p: &str, dlatents: &str, layer: usize) -> String {
+        let l = layer as i32;
+        self.strided_slice(
+            &format!("{p}/strided_slice"),
+            dlatents,
+            &[0, l],
+            &[0, l + 1],
+            (1, 1, 0, 2),
+            F32,
+        )
+    }
+
+    fn style_mod(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        x: &str,
+        c: usize,
+        dlatent: &str,
+    ) -> String {
+        let s_scope = format!("{scope}/StyleMod");
+        let p = format!("{}/{s_scope}", vars.scope_prefix());
+        let w = self.weight(&s_scope, vars, &[self.c.dlatent_size, 2 * c], 1.0, 1.0);
+        let style = self.e.add(
+            &format!("{p}/MatMul"),
+            "MatMul",
+            &[dlatent, &w],
+            &[
+                ("T", ty(F32)),
+                ("transpose_a", b(false)),
+                ("transpose_b", b(false)),
+            ],
+        );
+        let style = self.bias(&s_scope, vars, &style, 2 * c, 1.0, false);
+        let style = self.reshape(&format!("{p}/Reshape_1"), &style, &[-1, 2, c as i32, 1, 1]);
+        let s0 = self.strided_slice(
+            &format!("{p}/strided_slice"),
+            &style,
+            &[0, 0],
+            &[0, 1],
+            (1, 1, 0, 2),
+            F32,
+        );
+        let one = self.scalar(&format!("{p}/add_1/y"), 1.0);
+        let s0 = self.binary(&format!("{p}/add_1"), "AddV2", &s0, &one);
+        let m = self.binary(&format!("{p}/mul_2"), "Mul", x, &s0);
+        let s1 = self.strided_slice(
+            &format!("{p}/strided_slice_1"),
+            &style,
+            &[0, 1],
+            &[0, 2],
+            (1, 1, 0, 2),
+            F32,
+        );
+        self.binary(&format!("{p}/add_2"), "AddV2", &m, &s1)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn epilogue(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        x: &str,
+        c: usize,
+        res: usize,
+        layer: usize,
+        dlatents: &str,
+    ) -> String {
+        let p = format!("{}/{scope}", vars.scope_prefix());
+        let mut x = x.to_string();
+        if self.c.use_noise {
+            let r = 1 << res;
+            let noise = vars.take(&format!("noise{layer}"), &[1, 1, r, r]);
+            let noise = self
+                .e
+                .tensor(&format!("{}/noise{layer}", vars.scope_prefix()), &noise);
+            let nw = vars.take(&format!("{scope}/Noise/weight"), &[c]);
+            let nw = self.e.tensor(&format!("{p}/Noise/weight"), &nw);
+            let nw = self.reshape(&format!("{p}/Noise/Reshape"), &nw, &[1, -1, 1, 1]);
+            let m = self.binary(&format!("{p}/Noise/mul"), "Mul", &noise, &nw);
+            x = self.binary(&format!("{p}/Noise/add"), "AddV2", &x, &m);
+        }
+        let x = self.bias(scope, vars, &x, c, 1.0, true);
+        let x = self.leaky_relu(&p, &x);
+        let x = self.instance_norm(&p, &x);
+        let row = self.dlatent_row(&p, dlatents, layer);
+        self.style_mod(scope, vars, &x, c, &row)
+    }
+
+    fn fused_upscale_conv(
+        &mut self,
+        scope: &str,
+        vars: &mut Vars,
+        x: &str,
+        cin: usize,
+        fmaps: usize,
+        h: usize,
+    ) -> String {
+        let p = format!("{}/{scope}", vars.scope_prefix());
+        let w = self.weight(scope, vars, &[3, 3, cin, fmaps], 2f64.sqrt(), 1.0);
+        let perm = self.e.i32s(&format!("{p}/transpose/perm"), &[0, 1, 3, 2]);
+        let w = self.e.add(
+            &format!("{p}/transpose"),
+            "Transpose",
+            &[&w, &perm],
+            &[("T", ty(F32)), ("Tperm", ty(I32))],
+        );
+        let pads = self.e.tensor(
+            &format!("{p}/Pad/paddings"),
+            &Tensor::from_vec(vec![4, 2], vec![1i32, 1, 1, 1, 0, 0, 0, 0]),
+        );
+        let w = self.e.add(
+            &format!("{p}/Pad"),
+            "Pad",
+            &[&w, &pads],
+            &[("T", ty(F32)), ("Tpaddings", ty(I32))],
+        );
+        // w[1:, 1:], w[:-1, 1:], w[1:, :-1], w[:-1, :-1]
+        let slices = [
+            ([1, 1], [0, 0], (0, 3)),
+            ([0, 1], [-1, 0], (1, 2)),
+            ([1, 0], [0, -1], (2, 1)),
+            ([0, 0], [-1, -1], (3, 0)),
+        ];
+        let mut parts = Vec::new();
+        for (k, (begin, end, (bm, em))) in slices.into_iter().enumerate() {
+            let name = match k {
+                0 => format!("{p}/strided_slice"),
+                k => format!("{p}/strided_slice_{k}"),
+            };
+            parts.push(self.strided_slice(&name, &w, &begin, &end, (bm, em, 0, 0), F32));
+        }
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let w = self.e.add(
+            &format!("{p}/AddN"),
+            "AddN",
+            &refs,
+            &[("T", ty(F32)), ("N", i(4))],
+        );
+        let n = self.batch(&p, x);
+        let f = self.int_const(&format!("{p}/stack/1"), fmaps as i32);
+        let hh = self.int_const(&format!("{p}/stack/2"), 2 * h as i32);
+        let ww = self.int_const(&format!("{p}/stack/3"), 2 * h as i32);
+        let out_shape = self.pack(&format!("{p}/stack"), &[&n, &f, &hh, &ww]);
+        self.conv_op(
+            &format!("{p}/conv2d_transpose"),
+            "Conv2DBackpropInput",
+            &[&out_shape, &w, x],
+            2,
+        )
+    }
+
+    fn torgb(&mut self, vars: &mut Vars, x: &str, res: usize) -> String {
+        let scope = format!("ToRGB_lod{}", self.c.res_log2() - res);
+        let nc = self.c.num_channels;
+        let y = self.conv2d(&scope, vars, x, [1, self.c.nf(res - 1), nc], 1.0);
+        self.bias(&scope, vars, &y, nc, 1.0, true)
+    }
+
+    /// G_synthesis on `dlatents` ([N, layers, dlatent_size]), `lod` the level of detail shown.
+    fn synthesis(&mut self, vars: &mut Vars, dlatents: &str, lod: f32) -> String {
+        let c = self.c.clone();
+        let rl = c.res_log2();
+        let g = vars.scope_prefix();
+        let gain = 2f64.sqrt();
+        // 4×4: the learned constant, tiled over the batch.
+        let nf1 = c.nf(1);
+        let cst = vars.take("4x4/Const/const", &[1, nf1, 4, 4]);
+        let cst = self.e.tensor(&format!("{g}/4x4/Const/const"), &cst);
+        let n = self.batch(&format!("{g}/4x4/Const"), dlatents);
+        let one = self.int_const(&format!("{g}/4x4/Const/Tile/multiples/1"), 1);
+        let mult = self.pack(
+            &format!("{g}/4x4/Const/Tile/multiples"),
+            &[&n, &one, &one, &one],
+        );
+        let x = self.tile(&format!("{g}/4x4/Const/Tile"), &cst, &mult);
+        let x = self.epilogue("4x4/Const", vars, &x, nf1, 2, 0, dlatents);
+        let y = self.conv2d("4x4/Conv", vars, &x, [3, nf1, nf1], gain);
+        let mut x = self.epilogue("4x4/Conv", vars, &y, nf1, 2, 1, dlatents);
+        // The linear structure: every ToRGB, lerped by lod (see the module doc).
+        let lod_in = self.scalar(&format!("{g}/lod"), lod as f64);
+        let mut images = self.torgb(vars, &x, 2);
+        for res in 3..=rl {
+            let (cin, cout, h) = (c.nf(res - 2), c.nf(res - 1), 1usize << (res - 1));
+            let r = 1 << res;
+            let scope = format!("{r}x{r}/Conv0_up");
+            let fused = c.fused_scale.unwrap_or(2 * h >= 128);
+            let y = if fused {
+                self.fused_upscale_conv(&scope, vars, &x, cin, cout, h)
+            } else {
+                let up = self.upscale2d(&format!("{g}/{scope}"), &x, cin, h);
+                self.conv2d(&scope, vars, &up, [3, cin, cout], gain)
+            };
+            let y = self.blur(&format!("{g}/{scope}"), &y, cout);
+            x = self.epilogue(&scope, vars, &y, cout, res, 2 * res - 4, dlatents);
+            let scope = format!("{r}x{r}/Conv1");
+            let y = self.conv2d(&scope, vars, &x, [3, cout, cout], gain);
+            x = self.epilogue(&scope, vars, &y, cout, res, 2 * res - 3, dlatents);
+            let img = self.torgb(vars, &x, res);
+            let p = format!("{g}/Grow_lod{}", rl - res);
+            let prev = self.upscale2d(
+                &format!("{g}/Upscale_lod{}", rl - res),
+                &images,
+                c.num_channels,
+                h,
+            );
+            // lerp_clip(img, prev, lod_in - lod)
+            let lod_k = self.scalar(&format!("{p}/sub/y"), (rl - res) as f64);
+            let t = self.binary(&format!("{p}/sub"), "Sub", &lod_in, &lod_k);
+            let lo = self.scalar(&format!("{p}/LerpClip/clip_by_value/Minimum/y"), 0.0);
+            let hi = self.scalar(&format!("{p}/LerpClip/clip_by_value/y"), 1.0);
+            let t = self.e.op(
+                &format!("{p}/LerpClip/clip_by_value"),
+                "ClipByValue",
+                &[&t, &lo, &hi],
+            );
+            let d = self.binary(&format!("{p}/LerpClip/sub"), "Sub", &prev, &img);
+            let m = self.binary(&format!("{p}/LerpClip/mul"), "Mul", &d, &t);
+            images = self.binary(&format!("{p}/LerpClip/add"), "AddV2", &img, &m);
+        }
+        self.e
+            .op(&format!("{g}/images_out"), "Identity", &[&images])
+    }
+
+    /// G_mapping on `latents` ([N, latent_size]): dlatents [N, layers, dlatent_size].
+    fn mapping(&mut self, vars: &mut Vars, latents: &str) -> String {
+        let c = self.c.clone();
+        let g = vars.scope_prefix();
+        let mut x = latents.to_string();
+        if c.normalize_latents {
+            x = self.pixel_norm(&g, &x);
+        }
+        let mut fin = c.latent_size;
+        for layer in 0..c.mapping_layers {
+            let scope = format!("Dense{layer}");
+            let fout = if layer + 1 == c.mapping_layers {
+                c.dlatent_size
+            } else {
+                c.mapping_fmaps
+            };
+            let w = self.weight(&scope, vars, &[fin, fout], 2f64.sqrt(), c.mapping_lrmul);
+            let y = self.e.add(
+                &format!("{g}/{scope}/MatMul"),
+                "MatMul",
+                &[&x, &w],
+                &[
+                    ("T", ty(F32)),
+                    ("transpose_a", b(false)),
+                    ("transpose_b", b(false)),
+                ],
+            );
+            let y = self.bias(&scope, vars, &y, fout, c.mapping_lrmul, false);
+            x = self.leaky_relu(&format!("{g}/{scope}"), &y);
+            fin = fout;
+        }
+        let e = self.strided_slice(
+            &format!("{g}/Broadcast/strided_slice"),
+            &x,
+            &[0, 0],
+            &[0, 0],
+            (1, 1, 2, 0),
+            F32,
+        );
+        let m = self.e.i32s(
+            &format!("{g}/Broadcast/Tile/multiples"),
+            &[1, c.num_layers() as i32, 1],
+        );
+        let x = self.tile(&format!("{g}/Broadcast/Tile"), &e, &m);
+        self.e.op(&format!("{g}/dlatents_out"), "Identity", &[&x])
+    }
+}
+
+impl Vars<'_> {
+    /// The node-name prefix of this network's ops: its path (`Gs/G_synthesis` for a component).
+    fn scope_prefix(&self) -> String {
+        self.scope.clone()
+    }
+}
+
+/// The inference GraphDef of network `n` (`G_style`, `G_synthesis` or `G_mapping`); every expected
+/// variable must be present with its shape and every variable used, else the error lists what differs.
+pub fn graph_def(n: &Network) -> Result<tf::GraphDef, String> {
+    let c = Config::from(n).map_err(|e| format!("{}: {e}", n.path))?;
+    let mut b = Builder {
+        e: Emitter::default(),
+        c: &c,
+    };
+    let component = |name: &str| {
+        n.components
+            .iter()
+            .find(|x| x.path.rsplit('/').next() == Some(name))
+            .ok_or(format!(
+                "{}: G_style without its '{name}' component",
+                n.path
+            ))
+    };
+    let lod_of = |t: Option<&Tensor>| -> f32 {
+        t.and_then(|t| t.to_vec::<f32>().ok())
+            .and_then(|v| v.first().copied())
+            .unwrap_or(0.0)
+    };
+    let mut problems = Vec::new();
+    match n.build_func_name.as_str() {
+        "G_synthesis" => {
+            let mut vars = Vars::new(n);
+            let lod = vars.take("lod", &[]);
+            let d = b.e.placeholder(
+                "dlatents_in",
+                &[-1, c.num_layers() as i64, c.dlatent_size as i64],
+            );
+            b.synthesis(&mut vars, &d, lod_of(Some(&lod)));
+            problems.extend(vars.finish());
+        }
+        "G_mapping" => {
+            let mut vars = Vars::new(n);
+            let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
+            b.mapping(&mut vars, &z);
+            problems.extend(vars.finish());
+        }
+        "G_style" => {
+            let (syn, map) = (component("synthesis")?, component("mapping")?);
+            let mut own = Vars::new(n);
+            let lod = own.take("lod", &[]);
+            let avg = own.take("dlatent_avg", &[c.dlatent_size]);
+            let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
+            let mut mv = Vars::new(map);
+            let mut dl = b.mapping(&mut mv, &z);
+            if let (Some(psi), Some(cutoff)) = (
+                c.truncation_psi.filter(|&p| p != 1.0),
+                c.truncation_cutoff.filter(|&k| k > 0),
+            ) {
+                let l = c.num_layers();
+                let p = format!("{}/Truncation", n.path);
+                let cond: Vec<bool> = (0..l).map(|i| i < cutoff).collect();
+                let cond = b.e.tensor(
+                    &format!("{p}/Select/condition"),
+                    &Tensor::from_vec(vec![1, l, 1], cond),
+                );
+                let t =
+                    b.e.f32s(&format!("{p}/Select/t"), vec![1, l, 1], vec![psi as f32; l]);
+                let f =
+                    b.e.f32s(&format!("{p}/Select/e"), vec![1, l, 1], vec![1.0; l]);
+                let coefs = b.e.op(&format!("{p}/Select"), "Select", &[&cond, &t, &f]);
+                let avg = b.e.tensor(&format!("{}/dlatent_avg", n.path), &avg);
+                let d = b.binary(&format!("{p}/Lerp/sub"), "Sub", &dl, &avg);
+                let m = b.binary(&format!("{p}/Lerp/mul"), "Mul", &d, &coefs);
+                dl = b.binary(&format!("{p}/Lerp/add"), "AddV2", &avg, &m);
+            }
+            let mut sv = Vars::new(syn);
+            sv.take("lod", &[]); // G_style assigns its own lod to it
+            let img = b.synthesis(&mut sv, &dl, lod_of(Some(&lod)));
+            b.e.op(&format!("{}/images_out", n.path), "Identity", &[&img]);
+            problems.extend(own.finish());
+            problems.extend(mv.finish());
+            problems.extend(sv.finish());
+        }
+        other => {
+            return Err(format!(
+            "{}: build function {other}() is not one sgc builds (G_style, G_synthesis, G_mapping)",
+            n.path
+        ))
+        }
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "the variables do not fit the {} architecture its kwargs describe: {}",
+            n.build_func_name,
+            problems.join("; ")
+        ));
+    }
+    Ok(b.e.finish())
+}
