@@ -6,6 +6,10 @@
 //! - bias after noise: StyleGAN adds `conv + noise + bias`; `(conv + noise) + b = (conv + b) + noise` puts
 //!   the per-channel constant `b` right after the convolution, where TFLite takes it as the conv's bias
 //!   input for free (the backend fuses it; the cost model knows).
+//! - a lerp at one of its ends: `a + (b − a)·t` with a constant t of 0 is `a`, of 1 is `b` (exact for
+//!   finite values). A linear-structure generator (and the one sgc builds from a pickle) blends each
+//!   ToRGB with the upscaled one below it by `clip(lod − k, 0, 1)`; at a constant lod the factors fold
+//!   to 0 or 1, and this leaves the lower ToRGBs dead, as `tf.cond` does in the recursive structure.
 
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, DType, Op};
@@ -32,7 +36,31 @@ pub fn rules() -> Vec<Rewrite> {
             ));
         }
     }
+    for (side, pattern) in [
+        ("left", "(AddV2 ?a (Mul (Sub ?b ?a) ?t))"),
+        ("right", "(AddV2 ?a (Mul ?t (Sub ?b ?a)))"),
+    ] {
+        rules.push(rule(
+            format!("lerp-at-an-end-{side}"),
+            pattern,
+            lerp_at_an_end,
+        ));
+    }
     rules
+}
+
+/// `a + (b − a)·t` is `a` for a constant t of 0, `b` for 1 (when `b` has the result's shape).
+fn lerp_at_an_end(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let (a, b, t) = (bound(subst, "?a"), bound(subst, "?b"), bound(subst, "?t"));
+    let values = crate::util::value(egraph, t)?.to_f64s().ok()?;
+    let out = shape(egraph, class)?;
+    if values.iter().all(|&v| v == 0.0) && shape(egraph, a)? == out {
+        Some(a)
+    } else if values.iter().all(|&v| v == 1.0) && shape(egraph, b)? == out {
+        Some(b)
+    } else {
+        None
+    }
 }
 
 /// `(a + n) + b = (a + b) + n` when `a` is a convolution or matmul and `b` a per-channel constant.
@@ -80,6 +108,7 @@ fn upscale(egraph: &mut EGraph, _class: Id, subst: &Subst) -> Option<Id> {
 mod tests {
     use super::*;
     use crate::testing::*;
+    use sgc_ir::Tensor;
 
     /// NHWC in and out, as after the layout pass: the upscale sits between layout transposes.
     fn upscale(multiples: [i32; 6]) -> sgc_ir::Graph {
@@ -107,6 +136,32 @@ mod tests {
         assert_eq!(count(&out, &Op::Tile), 0);
         assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
         assert_same_function(&g, &out);
+    }
+
+    /// `img + (prev − img)·t`, the blend of a linear-structure generator, with a constant `t`.
+    fn lerp(t: f32) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let img = b.input("img", &[1, 3, 4, 4]);
+        let prev = b.input("prev", &[1, 3, 4, 4]);
+        let t = b.constant("t", Tensor::from_vec(vec![], vec![t]));
+        let d = b.op("d", Op::Sub, &[prev, img], &[]);
+        let m = b.op("m", Op::Mul, &[d, t], &[]);
+        let y = b.op("y", Op::AddV2, &[img, m], &[]);
+        b.output(y)
+    }
+
+    #[test]
+    fn a_lerp_at_either_end_is_that_end() {
+        for t in [0.0, 1.0] {
+            let g = lerp(t);
+            let out = rewrite(&g, &rules());
+            for op in [Op::Sub, Op::Mul, Op::AddV2] {
+                assert_eq!(count(&out, &op), 0, "t = {t}: {}", out.dump());
+            }
+            assert_same_function(&g, &out);
+        }
+        let out = rewrite(&lerp(0.5), &rules());
+        assert_eq!(count(&out, &Op::Mul), 1, "a real blend stays");
     }
 
     #[test]
