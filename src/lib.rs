@@ -44,6 +44,8 @@ pub struct LowerOptions {
     /// `--quantize auto`: choose each layer's weight mode by measurement (overrides the layers that
     /// `quantize_layers` leaves alone).
     pub auto_quant: Option<auto_quant::AutoOptions>,
+    /// For a StyleGAN pickle: the network to convert (`--network`; default `Gs`).
+    pub network: Option<String>,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -154,7 +156,7 @@ pub enum Input<'a> {
 pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     let file = input.display().to_string();
     let start = Instant::now();
-    let graph = sgc_frontends::load(input)?;
+    let graph = sgc_frontends::load_network(input, options.network.as_deref())?;
     lower_graph(graph, file, start.elapsed(), options)
 }
 

@@ -126,6 +126,10 @@ enum Command {
 /// conversion the same options would make.
 #[derive(clap::Args)]
 struct PipelineArgs {
+    /// For a StyleGAN pickle: the network to convert, `Gs` (default), `G`, or a component such as
+    /// `Gs/synthesis` or `Gs/mapping` (`sgc inspect` lists them).
+    #[arg(long, value_name = "PATH")]
+    network: Option<String>,
     /// Output tensors, `node` or `node:port`, comma-separated (default: the graph's sink nodes).
     #[arg(long, value_delimiter = ',')]
     outputs: Vec<String>,
@@ -177,6 +181,7 @@ impl PipelineArgs {
                 .transpose()
                 .map_err(Error::Usage)?,
             verify_each: self.verify_each,
+            network: self.network,
             ..Default::default()
         })
     }

@@ -314,3 +314,44 @@ fn the_pickle_and_the_frozen_graph_make_the_same_model() {
     assert_eq!(pkl.0, pb.0, "operators");
     assert_eq!(pkl.1, pb.1, "constant bytes");
 }
+
+/// `--network` picks the network of a pickle: `Gs/synthesis` and `Gs/mapping` of generator_32.pkl
+/// hold the weights of the synthesis_recursive_32 and mapping fixtures, whose TensorFlow outputs they
+/// make; a network the pickle does not have is an error listing those it has, and `--network` of a
+/// GraphDef is an error.
+#[test]
+fn network_chooses_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkl = fixture("generator_32.pkl");
+    for (network, fixture_name) in [
+        ("Gs/synthesis", "synthesis_recursive_32"),
+        ("Gs/mapping", "mapping"),
+    ] {
+        let f = common::Fixture::named(fixture_name);
+        let out = dir.path().join("m.tflite");
+        let o = common::sgc_lower(&pkl, &out, &["--network", network]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (name, x) = &f.input_tensors()[0];
+        let npy = dir.path().join("x.npy");
+        common::npy::write(&npy, x);
+        let input = if name == "dlatents_in" {
+            "dlatents_in"
+        } else {
+            "latents_in"
+        };
+        let (outs, _) = common::run_litert(&out, &[(input.into(), npy)]);
+        common::assert_close(network, &outs[0], &f.reference_outputs()[0].1);
+    }
+    let out = dir.path().join("none.tflite");
+    let o = common::sgc_lower(&pkl, &out, &["--network", "Gs/nothing"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no network Gs/nothing (the pickle has G, G/synthesis, G/mapping, D, Gs"),
+        "{err}"
+    );
+    let pb = common::fixtures_dir().join("mapping/graph.pb");
+    let o = common::sgc_lower(&pb, &out, &["--network", "Gs"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a pickle"));
+    assert!(!out.exists());
+}

@@ -209,10 +209,49 @@ class FakeArray:
         return (np.ndarray.__reduce__(np.zeros(1, np.float32))[0], (np.ndarray, (0,), b"b"), self.state)
 
 
+def d_basic_variables(value, resolution=1024, fmap_base=8192, fmap_max=512):
+    """D_basic's variables (names and shapes as the official code creates them; values irrelevant)."""
+    def nf(stage):
+        return min(int(fmap_base / (2.0 ** stage)), fmap_max)
+    res_log2 = int(np.log2(resolution))
+    v = []
+    for res in range(res_log2, 2, -1):
+        r, lod = 2**res, res_log2 - res
+        v.append((f"FromRGB_lod{lod}/weight", [1, 1, 3, nf(res - 1)]))
+        v.append((f"FromRGB_lod{lod}/bias", [nf(res - 1)]))
+        v.append((f"{r}x{r}/Conv0/weight", [3, 3, nf(res - 1), nf(res - 1)]))
+        v.append((f"{r}x{r}/Conv0/bias", [nf(res - 1)]))
+        v.append((f"{r}x{r}/Conv1_down/weight", [3, 3, nf(res - 1), nf(res - 2)]))
+        v.append((f"{r}x{r}/Conv1_down/bias", [nf(res - 2)]))
+    v += [("FromRGB_lod%d/weight" % (res_log2 - 2), [1, 1, 3, nf(1)]),
+          ("FromRGB_lod%d/bias" % (res_log2 - 2), [nf(1)]),
+          ("4x4/Conv/weight", [3, 3, nf(1) + 1, nf(1)]), ("4x4/Conv/bias", [nf(1)]),
+          ("4x4/Dense0/weight", [nf(1) * 16, nf(0)]), ("4x4/Dense0/bias", [nf(0)]),
+          ("4x4/Dense1/weight", [nf(0), 1]), ("4x4/Dense1/bias", [1])]
+    return [("lod", np.float32(0.0))] + [(k, value(k, shape)) for k, shape in v]
+
+
+def write_full(path):
+    """The official 1024 px layout: G and Gs with their own weights (as after training), D_basic."""
+    kw = {"num_channels": 3, "resolution": 1024}
+    g = generator_networks(kw, lambda k, s: weight_value(k, s, 1), lambda k, s: weight_value(k, s, 2))[0]
+    gs = generator_networks(kw, lambda k, s: weight_value(k, s, 3), lambda k, s: weight_value(k, s, 2))[2]
+    d = net("D", "D_basic", dict(kw), d_basic_variables(lambda k, s: weight_value(k, s, 2)))
+    with open(path, "wb") as f:
+        pickle.dump((g, d, gs), f, protocol=4)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "tests/fixtures-pkl"))
+    ap.add_argument("--full", metavar="FILE.pkl",
+                    help="write only a full-size 1024 px (G, D, Gs) pickle there (random weights, official "
+                         "layout and sizes: ~330 MB), for benchmarks")
     args = ap.parse_args()
+    if args.full:
+        write_full(Path(args.full))
+        return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # Seeded like the frozen fixtures (tools/fixture_weights.py: every bias, noise strength, dlatent_avg and

@@ -40,7 +40,26 @@ pub const BYTES_ORIGIN: &str = "<bytes>";
 /// The name in-memory text input goes by in error messages.
 pub const TEXT_ORIGIN: &str = "<text>";
 
-/// Loads a GraphDef file: text format when the extension is `.pbtxt` or `.txt`, binary otherwise.
+/// [`load`], choosing the network of a StyleGAN pickle (`Gs` when `None`); naming one for a GraphDef is
+/// an error.
+pub fn load_network(path: &Path, network: Option<&str>) -> Result<Graph, FrontendError> {
+    let Some(which) = network else {
+        return load(path);
+    };
+    let bytes = map_file(path)?;
+    if !pickle::looks_like_pickle(&bytes) {
+        return Err(FrontendError::Pickle {
+            file: path.display().to_string(),
+            offset: None,
+            what: format!("--network {which}: not a pickle (a GraphDef holds one graph)"),
+        });
+    }
+    drop(bytes);
+    pickle::load_graph(path, Some(which))
+}
+
+/// Loads a graph file: a StyleGAN pickle (by content: its `Gs` network, built by [`pickle`]), text
+/// format GraphDef when the extension is `.pbtxt` or `.txt`, binary GraphDef otherwise.
 pub fn load(path: &Path) -> Result<Graph, FrontendError> {
     let file = path.display().to_string();
     if is_text_path(path) {
