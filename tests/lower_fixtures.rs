@@ -225,3 +225,33 @@ fn a_batch_of_two_computes_each_image_on_its_own() {
         );
     }
 }
+
+/// The `Gs.run()` graph's placeholder has no shape at all (unknown rank): lowered without `--inputs`,
+/// its shape comes from the dense layer it feeds ([?, 64], batch then 1, both said in notes) and the
+/// model makes TensorFlow's image.
+#[test]
+fn an_input_of_unknown_rank_takes_its_shape_from_the_graph() {
+    let f = Fixture::named("generator_uint8_32");
+    let options = LowerOptions {
+        io: sgc_passes::io::IoSpec {
+            outputs: f.io_spec().outputs,
+            input_shapes: vec![],
+        },
+        ..Default::default()
+    };
+    let lowered = lower(&f.graph(), &options).unwrap();
+    let note = lowered
+        .notes
+        .iter()
+        .find(|n| n.contains("has no shape in the graph"))
+        .expect("a note says which shape was chosen");
+    assert!(
+        note.contains("[?, 64] from what it feeds (Gs/_Run/Gs/G_mapping/Dense0/MatMul)"),
+        "{note}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("u8.tflite");
+    std::fs::write(&model, &lowered.tflite).unwrap();
+    let (outputs, _) = run_litert(&model, &f.inputs);
+    assert_close("uint8 generator", &outputs[0], &f.reference_outputs()[0].1);
+}

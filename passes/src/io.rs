@@ -44,6 +44,20 @@ pub fn select_io(graph: &mut Graph, spec: &IoSpec) -> Result<Vec<String>, IrErro
     }
 
     for &n in &graph.inputs.clone() {
+        if graph.node(n).outputs[0].shape.is_none() {
+            if let Some((shape, by)) = crate::input_shape::infer(graph, n) {
+                let dims: Vec<String> = shape
+                    .iter()
+                    .map(|&d| if d < 0 { "?".into() } else { d.to_string() })
+                    .collect();
+                notes.push(format!(
+                    "input '{}' has no shape in the graph: [{}] from what it feeds ({by})",
+                    graph.node(n).name,
+                    dims.join(", ")
+                ));
+                graph.node_mut(n).outputs[0].shape = Some(shape);
+            }
+        }
         let node = graph.node_mut(n);
         let Some(shape) = node.outputs[0].shape.as_mut() else {
             return Err(IrError::node(

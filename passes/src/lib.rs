@@ -23,6 +23,7 @@ pub mod expand;
 pub mod fold;
 pub mod freeze;
 pub mod identity;
+pub mod input_shape;
 pub mod io;
 pub mod layout;
 pub mod manager;
