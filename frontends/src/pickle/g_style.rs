@@ -38,6 +38,9 @@ struct Config {
     blur_filter: Vec<f64>,
     truncation_psi: Option<f64>,
     truncation_cutoff: Option<usize>,
+    /// G_mapping's output rows (`None`: [N, D], no broadcast); G_style broadcasts to its synthesis
+    /// network's layers whatever its mapping's kwargs say.
+    dlatent_broadcast: Option<usize>,
 }
 
 /// Kwargs a value of which changes nothing at inference (training options, structure, dtype).
@@ -52,7 +55,6 @@ const INERT: &[&str] = &[
     "dtype",
     "truncation_psi_val",
     "truncation_cutoff_val",
-    "dlatent_broadcast",
 ];
 
 impl Config {
@@ -75,6 +77,7 @@ impl Config {
             blur_filter: vec![1.0, 2.0, 1.0],
             truncation_psi: Some(0.7),
             truncation_cutoff: Some(8),
+            dlatent_broadcast: None,
         };
         let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
         for comp in &n.components {
@@ -144,6 +147,12 @@ impl Config {
                 }
                 "truncation_cutoff" => {
                     c.truncation_cutoff = match v {
+                        Kwarg::None => None,
+                        _ => Some(int()?),
+                    }
+                }
+                "dlatent_broadcast" => {
+                    c.dlatent_broadcast = match v {
                         Kwarg::None => None,
                         _ => Some(int()?),
                     }
@@ -729,8 +738,9 @@ impl Builder<'_> {
             .op(&format!("{g}/images_out"), "Identity", &[&images])
     }
 
-    /// G_mapping on `latents` ([N, latent_size]): dlatents [N, layers, dlatent_size].
-    fn mapping(&mut self, vars: &mut Vars, latents: &str) -> String {
+    /// G_mapping on `latents` ([N, latent_size]): dlatents [N, dlatent_size], or broadcast to
+    /// [N, rows, dlatent_size].
+    fn mapping(&mut self, vars: &mut Vars, latents: &str, broadcast: Option<usize>) -> String {
         let c = self.c.clone();
         let g = vars.scope_prefix();
         let mut x = latents.to_string();
@@ -760,19 +770,21 @@ impl Builder<'_> {
             x = self.leaky_relu(&format!("{g}/{scope}"), &y);
             fin = fout;
         }
-        let e = self.strided_slice(
-            &format!("{g}/Broadcast/strided_slice"),
-            &x,
-            &[0, 0],
-            &[0, 0],
-            (1, 1, 2, 0),
-            F32,
-        );
-        let m = self.e.i32s(
-            &format!("{g}/Broadcast/Tile/multiples"),
-            &[1, c.num_layers() as i32, 1],
-        );
-        let x = self.tile(&format!("{g}/Broadcast/Tile"), &e, &m);
+        if let Some(rows) = broadcast {
+            let e = self.strided_slice(
+                &format!("{g}/Broadcast/strided_slice"),
+                &x,
+                &[0, 0],
+                &[0, 0],
+                (1, 1, 2, 0),
+                F32,
+            );
+            let m = self.e.i32s(
+                &format!("{g}/Broadcast/Tile/multiples"),
+                &[1, rows as i32, 1],
+            );
+            x = self.tile(&format!("{g}/Broadcast/Tile"), &e, &m);
+        }
         self.e.op(&format!("{g}/dlatents_out"), "Identity", &[&x])
     }
 }
@@ -821,7 +833,7 @@ pub fn graph_def(n: &Network) -> Result<tf::GraphDef, String> {
         "G_mapping" => {
             let mut vars = Vars::new(n);
             let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
-            b.mapping(&mut vars, &z);
+            b.mapping(&mut vars, &z, c.dlatent_broadcast);
             problems.extend(vars.finish());
         }
         "G_style" => {
@@ -831,7 +843,7 @@ pub fn graph_def(n: &Network) -> Result<tf::GraphDef, String> {
             let avg = own.take("dlatent_avg", &[c.dlatent_size]);
             let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
             let mut mv = Vars::new(map);
-            let mut dl = b.mapping(&mut mv, &z);
+            let mut dl = b.mapping(&mut mv, &z, Some(c.num_layers()));
             if let (Some(psi), Some(cutoff)) = (
                 c.truncation_psi.filter(|&p| p != 1.0),
                 c.truncation_cutoff.filter(|&k| k > 0),
@@ -876,4 +888,58 @@ pub fn graph_def(n: &Network) -> Result<tf::GraphDef, String> {
         ));
     }
     Ok(b.e.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(kwargs: Vec<(String, Kwarg)>, variables: Vec<(&str, Vec<usize>)>) -> Network {
+        Network {
+            path: "G_mapping".into(),
+            name: "G_mapping".into(),
+            version: 3,
+            build_func_name: "G_mapping".into(),
+            source_sha256: String::new(),
+            source_len: 0,
+            static_kwargs: kwargs,
+            components: vec![],
+            variables: variables
+                .into_iter()
+                .map(|(n, s)| {
+                    let numel = s.iter().product();
+                    (n.to_string(), Tensor::from_vec(s, vec![0.5f32; numel]))
+                })
+                .collect(),
+        }
+    }
+
+    fn kw(k: &str, v: i64) -> (String, Kwarg) {
+        (k.into(), Kwarg::Int(v))
+    }
+
+    #[test]
+    fn a_lone_mapping_network_broadcasts_only_when_its_kwargs_say_so() {
+        let base = vec![
+            kw("latent_size", 2),
+            kw("dlatent_size", 2),
+            kw("mapping_layers", 1),
+        ];
+        let vars = || vec![("Dense0/weight", vec![2, 2]), ("Dense0/bias", vec![2])];
+        let tiles = |n: &Network| {
+            let def = graph_def(n).unwrap();
+            def.node.iter().filter(|d| d.op == "Tile").count()
+        };
+        assert_eq!(tiles(&mapping(base.clone(), vars())), 0);
+        let mut with = base.clone();
+        with.push(kw("dlatent_broadcast", 4));
+        assert_eq!(tiles(&mapping(with, vars())), 1);
+        // A variable of the wrong shape and a missing one are both listed.
+        let e = graph_def(&mapping(base, vec![("Dense0/weight", vec![3, 2])])).unwrap_err();
+        assert!(
+            e.contains("'Dense0/weight' is f32 [3, 2], expected f32 [2, 2]"),
+            "{e}"
+        );
+        assert!(e.contains("'Dense0/bias' [2] is missing"), "{e}");
+    }
 }
