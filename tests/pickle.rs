@@ -279,7 +279,7 @@ fn the_generator_pickle_holds_the_frozen_fixtures_weights() {
 
 /// The pickle route and the frozen-graph route of the same weights make the same model but for names:
 /// the same operators (as a multiset) and the same constant bytes. (Not byte-identical: node and
-/// tensor names follow each graph — `Gs/synthesis/8x8/Conv1/…` against the frozen graph's
+/// tensor names follow each graph — `Gs/G_synthesis/8x8/Conv1/…` against the frozen graph's
 /// `G_synthesis/cond/…` — and the builder's linear structure reaches the same ops as the frozen
 /// recursive one's tf.cond in another order.)
 #[test]

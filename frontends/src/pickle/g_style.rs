@@ -202,7 +202,10 @@ struct Vars<'a> {
     by_name: HashMap<&'a str, &'a Tensor>,
     used: HashSet<String>,
     problems: Vec<String>,
+    /// The network's path, for errors.
     scope: String,
+    /// Its node-name prefix.
+    prefix: String,
 }
 
 impl<'a> Vars<'a> {
@@ -212,6 +215,7 @@ impl<'a> Vars<'a> {
             used: HashSet::new(),
             problems: Vec::new(),
             scope: n.path.clone(),
+            prefix: node_prefix(n),
         }
     }
 
@@ -790,9 +794,19 @@ impl Builder<'_> {
 }
 
 impl Vars<'_> {
-    /// The node-name prefix of this network's ops: its path (`Gs/G_synthesis` for a component).
+    /// The node-name prefix of this network's ops (see [`node_prefix`]).
     fn scope_prefix(&self) -> String {
-        self.scope.clone()
+        self.prefix.clone()
+    }
+}
+
+/// Node names as the official code scopes them: a network's own name at the top (`Gs/…`), a
+/// component's under its parent (`Gs/G_synthesis/…`, `Gs/G_mapping/…`), so that patterns such as
+/// `--quantize-keep-float G_mapping/` mean the same as on frozen graphs.
+fn node_prefix(n: &Network) -> String {
+    match n.path.rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/{}", n.name),
+        None => n.path.clone(),
     }
 }
 
