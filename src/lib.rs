@@ -156,8 +156,10 @@ pub enum Input<'a> {
 pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     let file = input.display().to_string();
     let start = Instant::now();
-    let graph = sgc_frontends::load_network(input, options.network.as_deref())?;
-    lower_graph(graph, file, start.elapsed(), options)
+    let (graph, load_notes) = sgc_frontends::load_network(input, options.network.as_deref())?;
+    let mut lowered = lower_graph(graph, file, start.elapsed(), options)?;
+    lowered.notes.splice(0..0, load_notes);
+    Ok(lowered)
 }
 
 /// [`lower`] for a graph already in memory (errors name it `<bytes>` or `<text>`).

@@ -207,7 +207,16 @@ fn a_pickle_lowers_and_verifies() {
     let out = dir.path().join("g.tflite");
     let pkl = fixture("tiny_G_D_Gs.pkl");
     let o = common::sgc_lower(&pkl, &out, &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("built Gs (G_style(), 8×8 px) from the pickle"),
+        "{err}"
+    );
+    assert!(
+        err.contains("module source (sha256 "),
+        "an unknown source is a warning: {err}"
+    );
     let o = common::sgc(&[
         "verify",
         pkl.to_str().unwrap(),

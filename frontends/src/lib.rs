@@ -42,12 +42,18 @@ pub const TEXT_ORIGIN: &str = "<text>";
 
 /// [`load`], choosing the network of a StyleGAN pickle (`Gs` when `None`); naming one for a GraphDef is
 /// an error.
-pub fn load_network(path: &Path, network: Option<&str>) -> Result<Graph, FrontendError> {
-    let Some(which) = network else {
-        return load(path);
-    };
+///
+/// Also returns lines for the user (for a pickle: the network built; see [`pickle::load_graph`]).
+pub fn load_network(
+    path: &Path,
+    network: Option<&str>,
+) -> Result<(Graph, Vec<String>), FrontendError> {
     let bytes = map_file(path)?;
     if !pickle::looks_like_pickle(&bytes) {
+        let Some(which) = network else {
+            drop(bytes);
+            return Ok((load(path)?, vec![]));
+        };
         return Err(FrontendError::Pickle {
             file: path.display().to_string(),
             offset: None,
@@ -55,7 +61,7 @@ pub fn load_network(path: &Path, network: Option<&str>) -> Result<Graph, Fronten
         });
     }
     drop(bytes);
-    pickle::load_graph(path, Some(which))
+    pickle::load_graph(path, network)
 }
 
 /// Loads a graph file: a StyleGAN pickle (by content: its `Gs` network, built by [`pickle`]), text
@@ -86,7 +92,7 @@ pub fn load(path: &Path) -> Result<Graph, FrontendError> {
         if pickle::looks_like_pickle(&bytes) {
             // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
             drop(bytes);
-            return pickle::load_graph(path, None);
+            return Ok(pickle::load_graph(path, None)?.0);
         }
         graphdef::import(decode_pb(bytes, &file)?, &file)
     }

@@ -53,7 +53,13 @@ pub fn networks_from_bytes(data: Bytes, file: &str) -> Result<Vec<Network>, Fron
 /// The graph of network `which` (a path such as `Gs`, `G`, `Gs/synthesis`; default `Gs`, else the one
 /// network) of a StyleGAN pickle, built from its kwargs and variables ([`g_style`]); weights are views
 /// of the memory-mapped file.
-pub fn load_graph(path: &Path, which: Option<&str>) -> Result<sgc_ir::Graph, FrontendError> {
+///
+/// Also returns lines for the user: which network was built, and whether its module source is an
+/// official release's.
+pub fn load_graph(
+    path: &Path,
+    which: Option<&str>,
+) -> Result<(sgc_ir::Graph, Vec<String>), FrontendError> {
     let file = path.display().to_string();
     let networks = read_networks(path)?;
     let err = |what: String| FrontendError::Pickle {
@@ -84,7 +90,24 @@ pub fn load_graph(path: &Path, which: Option<&str>) -> Result<sgc_ir::Graph, Fro
         ))
     })?;
     let def = g_style::graph_def(net).map_err(err)?;
-    crate::graphdef::import(def, &file)
+    let variables: usize = std::iter::once(net)
+        .chain(&net.components)
+        .map(|n| n.variables.len())
+        .sum();
+    let mut notes = vec![format!(
+        "built {} ({}(){}) from the pickle: {variables} variables, each where the architecture has it",
+        net.path,
+        net.build_func_name,
+        net.resolution()
+            .map_or(String::new(), |r| format!(", {r}×{r} px"))
+    )];
+    if net.known_source().is_none() {
+        notes.push(format!(
+            "warning: {}'s module source (sha256 {}) is not an official release's; its kwargs and variables fit the official architecture",
+            net.path, net.source_sha256
+        ));
+    }
+    Ok((crate::graphdef::import(def, &file)?, notes))
 }
 
 /// Whether `data` starts like a pickle of protocol 2 to 5 (`PROTO n`), whatever the file is called.
