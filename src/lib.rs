@@ -44,8 +44,8 @@ pub struct LowerOptions {
     /// `--quantize auto`: choose each layer's weight mode by measurement (overrides the layers that
     /// `quantize_layers` leaves alone).
     pub auto_quant: Option<auto_quant::AutoOptions>,
-    /// For a StyleGAN pickle: the network to convert (`--network`; default `Gs`).
-    pub network: Option<String>,
+    /// For a StyleGAN pickle: the network to build and its noise (`--network`, `--randomize-noise`).
+    pub pickle: sgc_frontends::pickle::BuildOptions,
 }
 
 /// What lowering produced, besides the model bytes.
@@ -156,7 +156,7 @@ pub enum Input<'a> {
 pub fn lower(input: &Path, options: &LowerOptions) -> Result<Lowered, Error> {
     let file = input.display().to_string();
     let start = Instant::now();
-    let (graph, load_notes) = sgc_frontends::load_network(input, options.network.as_deref())?;
+    let (graph, load_notes) = sgc_frontends::load_network(input, &options.pickle)?;
     let mut lowered = lower_graph(graph, file, start.elapsed(), options)?;
     lowered.notes.splice(0..0, load_notes);
     Ok(lowered)

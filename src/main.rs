@@ -130,6 +130,10 @@ struct PipelineArgs {
     /// `Gs/synthesis` or `Gs/mapping` (`sgc inspect` lists them).
     #[arg(long, value_name = "PATH")]
     network: Option<String>,
+    /// For a StyleGAN pickle: draw each layer's noise at run time (RANDOM_STANDARD_NORMAL), as
+    /// `Gs.run()` does by default, instead of the stored noise maps (the deterministic default).
+    #[arg(long)]
+    randomize_noise: bool,
     /// Output tensors, `node` or `node:port`, comma-separated (default: the graph's sink nodes).
     #[arg(long, value_delimiter = ',')]
     outputs: Vec<String>,
@@ -181,7 +185,10 @@ impl PipelineArgs {
                 .transpose()
                 .map_err(Error::Usage)?,
             verify_each: self.verify_each,
-            network: self.network,
+            pickle: sgc_frontends::pickle::BuildOptions {
+                network: self.network,
+                randomize_noise: self.randomize_noise,
+            },
             ..Default::default()
         })
     }

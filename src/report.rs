@@ -109,7 +109,7 @@ fn step(run: &PassRun) -> PassStep {
 pub fn report(input: &Path, options: &LowerOptions) -> Result<Reported, Error> {
     let backend = &options.backend;
     let file = input.display().to_string();
-    let (mut graph, _) = sgc_frontends::load_network(input, options.network.as_deref())?;
+    let (mut graph, _) = sgc_frontends::load_network(input, &options.pickle)?;
     select_io(&mut graph, &options.io).map_err(|error| Error::Graph {
         file: file.clone(),
         error,

@@ -115,11 +115,34 @@ fn report_shows_random_standard_normal_as_a_builtin() {
 
 #[test]
 fn lowered_generator_runs_in_litert_with_random_standard_normal() {
-    let f = fixture();
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("g.tflite");
     lower(&model, &[]);
-    let (outs, ops) = common::run_litert(&model, &f.inputs);
+    image_statistics_match_tensorflows(&model);
+}
+
+/// The same weights from `tests/fixtures-pkl/generator_32.pkl`, built with `--randomize-noise`: the
+/// graph sgc builds from the pickle draws its noise as TensorFlow's does, held to the same checks.
+#[test]
+fn a_pickle_with_randomize_noise_draws_like_tensorflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("g.tflite");
+    let pkl = common::repo_root().join("tests/fixtures-pkl/generator_32.pkl");
+    let o = common::sgc_lower(&pkl, &model, &["--randomize-noise"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    image_statistics_match_tensorflows(&model);
+    // And a fresh interpreter repeats the draws (the seeds are in the model).
+    let f = fixture();
+    let (a, _) = common::run_litert(&model, &f.inputs);
+    let (b, _) = common::run_litert(&model, &f.inputs);
+    assert_eq!(values(&a[0]), values(&b[0]));
+}
+
+/// Runs `model` (a generator with random noise) in LiteRT on the fixture's latents: 8
+/// RANDOM_STANDARD_NORMAL ops, and the image's channel means and stds as the module comment says.
+fn image_statistics_match_tensorflows(model: &Path) {
+    let f = fixture();
+    let (outs, ops) = common::run_litert(model, &f.inputs);
     assert_eq!(ops["RANDOM_STANDARD_NORMAL"], 8, "{ops}");
     let tf_image = &f.reference_outputs()[0].1;
     let image = &outs[0];

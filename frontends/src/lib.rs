@@ -40,28 +40,28 @@ pub const BYTES_ORIGIN: &str = "<bytes>";
 /// The name in-memory text input goes by in error messages.
 pub const TEXT_ORIGIN: &str = "<text>";
 
-/// [`load`], choosing the network of a StyleGAN pickle (`Gs` when `None`); naming one for a GraphDef is
-/// an error.
+/// [`load`], with the choices a StyleGAN pickle offers (which network, run-time noise); giving any for
+/// a GraphDef is an error.
 ///
 /// Also returns lines for the user (for a pickle: the network built; see [`pickle::load_graph`]).
 pub fn load_network(
     path: &Path,
-    network: Option<&str>,
+    options: &pickle::BuildOptions,
 ) -> Result<(Graph, Vec<String>), FrontendError> {
     let bytes = map_file(path)?;
     if !pickle::looks_like_pickle(&bytes) {
-        let Some(which) = network else {
+        if *options == pickle::BuildOptions::default() {
             drop(bytes);
             return Ok((load(path)?, vec![]));
-        };
+        }
         return Err(FrontendError::Pickle {
             file: path.display().to_string(),
             offset: None,
-            what: format!("--network {which}: not a pickle (a GraphDef holds one graph)"),
+            what: "--network and --randomize-noise apply to StyleGAN pickles, and this is not a pickle (a GraphDef holds one graph)".into(),
         });
     }
     drop(bytes);
-    pickle::load_graph(path, network)
+    pickle::load_graph(path, options)
 }
 
 /// Loads a graph file: a StyleGAN pickle (by content: its `Gs` network, built by [`pickle`]), text
@@ -92,7 +92,7 @@ pub fn load(path: &Path) -> Result<Graph, FrontendError> {
         if pickle::looks_like_pickle(&bytes) {
             // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
             drop(bytes);
-            return Ok(pickle::load_graph(path, None)?.0);
+            return Ok(pickle::load_graph(path, &pickle::BuildOptions::default())?.0);
         }
         graphdef::import(decode_pb(bytes, &file)?, &file)
     }

@@ -83,7 +83,7 @@ pub struct Verified {
 /// The graph the model is compared against (see the module documentation).
 pub fn reference_graph(source: &Path, options: &LowerOptions) -> Result<Graph, Error> {
     let file = source.display().to_string();
-    let (mut graph, _) = sgc_frontends::load_network(source, options.network.as_deref())?;
+    let (mut graph, _) = sgc_frontends::load_network(source, &options.pickle)?;
     sgc_passes::io::select_io(&mut graph, &options.io).map_err(|error| Error::Graph {
         file: file.clone(),
         error,

@@ -8,7 +8,9 @@
 //!   finished network) it computes what the `recursive` one does, without `tf.cond`'s Switch/Merge;
 //! - no `Identity` reads of variables, no `IdentityN` of `tf.custom_gradient`, no `Assign(lod)`: the
 //!   synthesis network reads `G_style`'s own `lod`, which is what that Assign would have written;
-//! - noise comes from the noise variables (`randomize_noise=False`, as the official examples run it).
+//! - noise comes from the noise variables (`randomize_noise=False`, as the official examples run it), unless
+//!   [`BuildOptions::randomize_noise`]: then each layer draws it as `Gs.run()` does by default
+//!   (`RandomStandardNormal` of `[N, 1, H, W]`, seeded so that a model repeats its draws).
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,6 +19,15 @@ use sgc_ir::Tensor;
 use super::emit::{b, i, ints, s, ty, Emitter, F32, I32};
 use super::{Kwarg, Network};
 use crate::tf;
+
+/// What a pickle leaves to the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The network to build (`--network`: `Gs` by default).
+    pub network: Option<String>,
+    /// Draw each layer's noise at run time instead of reading the stored noise maps (`--randomize-noise`).
+    pub randomize_noise: bool,
+}
 
 /// The kwargs of the three network functions, with the official defaults.
 #[derive(Debug, Clone)]
@@ -265,6 +276,7 @@ impl<'a> Vars<'a> {
 struct Builder<'a> {
     e: Emitter,
     c: &'a Config,
+    randomize_noise: bool,
 }
 
 impl Builder<'_> {
@@ -590,10 +602,13 @@ impl Builder<'_> {
         let mut x = x.to_string();
         if self.c.use_noise {
             let r = 1 << res;
-            let noise = vars.take(&format!("noise{layer}"), &[1, 1, r, r]);
-            let noise = self
-                .e
-                .tensor(&format!("{}/noise{layer}", vars.scope_prefix()), &noise);
+            let stored = vars.take(&format!("noise{layer}"), &[1, 1, r, r]);
+            let noise = match self.randomize_noise {
+                true => self.random_noise(&format!("{p}/Noise"), &x, r, layer),
+                false => self
+                    .e
+                    .tensor(&format!("{}/noise{layer}", vars.scope_prefix()), &stored),
+            };
             let nw = vars.take(&format!("{scope}/Noise/weight"), &[c]);
             let nw = self.e.tensor(&format!("{p}/Noise/weight"), &nw);
             let nw = self.reshape(&format!("{p}/Noise/Reshape"), &nw, &[1, -1, 1, 1]);
@@ -605,6 +620,30 @@ impl Builder<'_> {
         let x = self.instance_norm(&p, &x);
         let row = self.dlatent_row(&p, dlatents, layer);
         self.style_mod(scope, vars, &x, c, &row)
+    }
+
+    /// `tf.random_normal([tf.shape(x)[0], 1, r, r])`: seed 1 and a seed2 per layer, so that a model
+    /// draws the same noise on every run (TFLite seeds at random when both are 0) and layers differ.
+    fn random_noise(&mut self, p: &str, x: &str, r: usize, layer: usize) -> String {
+        let n = self.batch(p, x);
+        let one = self.int_const(&format!("{p}/random_normal/shape/1"), 1);
+        let h = self.int_const(&format!("{p}/random_normal/shape/2"), r as i32);
+        let shape = self.pack(&format!("{p}/random_normal/shape"), &[&n, &one, &h, &h]);
+        let z = self.e.add(
+            &format!("{p}/random_normal/RandomStandardNormal"),
+            "RandomStandardNormal",
+            &[&shape],
+            &[
+                ("T", ty(I32)),
+                ("dtype", ty(F32)),
+                ("seed", i(1)),
+                ("seed2", i(layer as i64 + 1)),
+            ],
+        );
+        let sd = self.scalar(&format!("{p}/random_normal/stddev"), 1.0);
+        let z = self.binary(&format!("{p}/random_normal/mul"), "Mul", &z, &sd);
+        let mean = self.scalar(&format!("{p}/random_normal/mean"), 0.0);
+        self.binary(&format!("{p}/random_normal"), "AddV2", &z, &mean)
     }
 
     fn fused_upscale_conv(
@@ -812,11 +851,12 @@ fn node_prefix(n: &Network) -> String {
 
 /// The inference GraphDef of network `n` (`G_style`, `G_synthesis` or `G_mapping`); every expected
 /// variable must be present with its shape and every variable used, else the error lists what differs.
-pub fn graph_def(n: &Network) -> Result<tf::GraphDef, String> {
+pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, String> {
     let c = Config::from(n).map_err(|e| format!("{}: {e}", n.path))?;
     let mut b = Builder {
         e: Emitter::default(),
         c: &c,
+        randomize_noise: options.randomize_noise,
     };
     let component = |name: &str| {
         n.components
@@ -941,7 +981,7 @@ mod tests {
         ];
         let vars = || vec![("Dense0/weight", vec![2, 2]), ("Dense0/bias", vec![2])];
         let tiles = |n: &Network| {
-            let def = graph_def(n).unwrap();
+            let def = graph_def(n, &BuildOptions::default()).unwrap();
             def.node.iter().filter(|d| d.op == "Tile").count()
         };
         assert_eq!(tiles(&mapping(base.clone(), vars())), 0);
@@ -949,7 +989,11 @@ mod tests {
         with.push(kw("dlatent_broadcast", 4));
         assert_eq!(tiles(&mapping(with, vars())), 1);
         // A variable of the wrong shape and a missing one are both listed.
-        let e = graph_def(&mapping(base, vec![("Dense0/weight", vec![3, 2])])).unwrap_err();
+        let e = graph_def(
+            &mapping(base, vec![("Dense0/weight", vec![3, 2])]),
+            &BuildOptions::default(),
+        )
+        .unwrap_err();
         assert!(
             e.contains("'Dense0/weight' is f32 [3, 2], expected f32 [2, 2]"),
             "{e}"

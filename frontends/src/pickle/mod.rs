@@ -23,6 +23,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+pub use g_style::BuildOptions;
 pub use network::{Kwarg, Network};
 pub use opcodes::parse;
 
@@ -50,16 +51,17 @@ pub fn networks_from_bytes(data: Bytes, file: &str) -> Result<Vec<Network>, Fron
     })
 }
 
-/// The graph of network `which` (a path such as `Gs`, `G`, `Gs/synthesis`; default `Gs`, else the one
-/// network) of a StyleGAN pickle, built from its kwargs and variables ([`g_style`]); weights are views
+/// The graph of network `options.network` (a path such as `Gs`, `G`, `Gs/synthesis`; default `Gs`,
+/// else the one network) of a StyleGAN pickle, built from its kwargs and variables ([`g_style`]); weights are views
 /// of the memory-mapped file.
 ///
 /// Also returns lines for the user: which network was built, and whether its module source is an
 /// official release's.
 pub fn load_graph(
     path: &Path,
-    which: Option<&str>,
+    options: &BuildOptions,
 ) -> Result<(sgc_ir::Graph, Vec<String>), FrontendError> {
+    let which = options.network.as_deref();
     let file = path.display().to_string();
     let networks = read_networks(path)?;
     let err = |what: String| FrontendError::Pickle {
@@ -89,7 +91,7 @@ pub fn load_graph(
             all.join(", ")
         ))
     })?;
-    let def = g_style::graph_def(net).map_err(err)?;
+    let def = g_style::graph_def(net, options).map_err(err)?;
     let variables: usize = std::iter::once(net)
         .chain(&net.components)
         .map(|n| n.variables.len())
