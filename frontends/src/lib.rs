@@ -43,59 +43,58 @@ pub const TEXT_ORIGIN: &str = "<text>";
 /// [`load`], with the choices a StyleGAN pickle offers (which network, run-time noise); giving any for
 /// a GraphDef is an error.
 ///
-/// Also returns lines for the user (for a pickle: the network built; see [`pickle::load_graph`]).
+/// Also returns lines for the user (for a pickle: the network built; see [`pickle::graph_from_bytes`]).
 pub fn load_network(
     path: &Path,
     options: &pickle::BuildOptions,
 ) -> Result<(Graph, Vec<String>), FrontendError> {
-    let bytes = map_file(path)?;
-    if !pickle::looks_like_pickle(&bytes) {
-        if *options == pickle::BuildOptions::default() {
-            drop(bytes);
-            return Ok((load(path)?, vec![]));
-        }
+    let file = path.display().to_string();
+    let bytes = (!is_text_path(path)).then(|| map_file(path)).transpose()?;
+    if let Some(b) = bytes.as_ref().filter(|b| pickle::looks_like_pickle(b)) {
+        // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
+        return pickle::graph_from_bytes(b.clone(), &file, options);
+    }
+    if *options != pickle::BuildOptions::default() {
         return Err(FrontendError::Pickle {
-            file: path.display().to_string(),
+            file,
             offset: None,
             what: "--network and --randomize-noise apply to StyleGAN pickles, and this is not a pickle (a GraphDef holds one graph)".into(),
         });
     }
-    drop(bytes);
-    pickle::load_graph(path, options)
+    let graph = match bytes {
+        Some(b) => graphdef::import(decode_pb(b, &file)?, &file)?,
+        None => load_text(path, &file)?,
+    };
+    Ok((graph, vec![]))
 }
 
 /// Loads a graph file: a StyleGAN pickle (by content: its `Gs` network, built by [`pickle`]), text
 /// format GraphDef when the extension is `.pbtxt` or `.txt`, binary GraphDef otherwise.
 pub fn load(path: &Path) -> Result<Graph, FrontendError> {
-    let file = path.display().to_string();
-    if is_text_path(path) {
-        let raw = std::fs::read(path).map_err(|source| FrontendError::Read {
+    Ok(load_network(path, &pickle::BuildOptions::default())?.0)
+}
+
+/// A text-format GraphDef file.
+fn load_text(path: &Path, file: &str) -> Result<Graph, FrontendError> {
+    let file = file.to_string();
+    let raw = std::fs::read(path).map_err(|source| FrontendError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let text = std::str::from_utf8(&raw).map_err(|e| {
+        let (line, column) = pbtxt::line_column(
+            // Everything before the bad byte is valid UTF-8.
+            std::str::from_utf8(&raw[..e.valid_up_to()]).unwrap_or_default(),
+            e.valid_up_to(),
+        );
+        FrontendError::Text {
             file: file.clone(),
-            source,
-        })?;
-        let text = std::str::from_utf8(&raw).map_err(|e| {
-            let (line, column) = pbtxt::line_column(
-                // Everything before the bad byte is valid UTF-8.
-                std::str::from_utf8(&raw[..e.valid_up_to()]).unwrap_or_default(),
-                e.valid_up_to(),
-            );
-            FrontendError::Text {
-                file: file.clone(),
-                line,
-                column,
-                message: "the file is not UTF-8 text".into(),
-            }
-        })?;
-        graphdef::import(pbtxt::parse(text, &file)?, &file)
-    } else {
-        let bytes = map_file(path)?;
-        if pickle::looks_like_pickle(&bytes) {
-            // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
-            drop(bytes);
-            return Ok(pickle::load_graph(path, &pickle::BuildOptions::default())?.0);
+            line,
+            column,
+            message: "the file is not UTF-8 text".into(),
         }
-        graphdef::import(decode_pb(bytes, &file)?, &file)
-    }
+    })?;
+    graphdef::import(pbtxt::parse(text, &file)?, &file)
 }
 
 /// Imports a binary GraphDef. Tensors point into `bytes` (no copy).

@@ -57,13 +57,14 @@ pub fn networks_from_bytes(data: Bytes, file: &str) -> Result<Vec<Network>, Fron
 ///
 /// Also returns lines for the user: which network was built, and whether its module source is an
 /// official release's.
-pub fn load_graph(
-    path: &Path,
+pub fn graph_from_bytes(
+    data: Bytes,
+    file: &str,
     options: &BuildOptions,
 ) -> Result<(sgc_ir::Graph, Vec<String>), FrontendError> {
     let which = options.network.as_deref();
-    let file = path.display().to_string();
-    let networks = read_networks(path)?;
+    let file = file.to_string();
+    let networks = networks_from_bytes(data, &file)?;
     let err = |what: String| FrontendError::Pickle {
         file: file.clone(),
         offset: None,
