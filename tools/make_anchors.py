@@ -6,7 +6,8 @@ that `tools/bench_quant.py --anchor NAME=PATH` times and scores them in the same
     .venv-anchors/bin/python tools/make_anchors.py FLOAT.tflite --out DIR [--recipes a,b,...]
 
 Writes DIR/aieq_<recipe>.tflite for each recipe (default: the ones the issue's table names) and prints
-one `--anchor` argument per model.
+one `--anchor` argument per model. Static (full-integer) recipes (`static_wi8_ai8`) are calibrated on
+`--calibration-samples` seeded N(0, 1) inputs first.
 """
 
 import argparse
@@ -16,11 +17,26 @@ from pathlib import Path
 DEFAULT = "dynamic_wi8_afp32,dynamic_legacy_wi8_afp32,weight_only_wi8_afp32,dynamic_wi4_afp32"
 
 
+def calibration_data(model, samples):
+    """`samples` seeded N(0, 1) inputs for every input of the model's signature."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=model).get_signature_runner()
+    details = runner.get_input_details()
+    rng = np.random.default_rng(1)
+    return {"serving_default": [
+        {name: rng.standard_normal(d["shape"]).astype(d["dtype"]) for name, d in details.items()}
+        for _ in range(samples)
+    ]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model")
     ap.add_argument("--out", required=True)
     ap.add_argument("--recipes", default=DEFAULT)
+    ap.add_argument("--calibration-samples", type=int, default=32)
     a = ap.parse_args()
     from ai_edge_quantizer import quantizer, recipe
 
@@ -32,7 +48,11 @@ def main():
             raise SystemExit(f"ai_edge_quantizer.recipe has no {name}")
         q = quantizer.Quantizer(a.model, make())
         path = out / f"aieq_{name}.tflite"
-        q.quantize().export_model(str(path), overwrite=True)
+        if name.startswith("static"):
+            q.quantize(q.calibrate(calibration_data(a.model, a.calibration_samples))).export_model(
+                str(path), overwrite=True)
+        else:
+            q.quantize().export_model(str(path), overwrite=True)
         print(f"--anchor aieq-{name}={path}")
     return 0
 
