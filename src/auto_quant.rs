@@ -337,12 +337,7 @@ struct Step {
 /// together per byte (pooling adjacent violators): a prefix of the steps sorted by `per_byte` (a
 /// stable sort) never skips a rung, and a layer that only pays off climbed all the way ranks as such.
 fn ladder(units: &[(String, usize)], rungs: &[WeightMode], damage: &[Vec<f64>]) -> Vec<Step> {
-    let bytes_per_weight = |m: WeightMode| match m {
-        WeightMode::Int4Dynamic | WeightMode::Int4Weights => 0.5,
-        WeightMode::Int8Dynamic | WeightMode::Int8Weights => 1.0,
-        WeightMode::Fp16 => 2.0,
-        WeightMode::Float => 4.0,
-    };
+    let bytes_per_weight = |m: WeightMode| f64::from(m.bits()) / 8.0;
     let mut steps = Vec::new();
     for (layer, (_, numel)) in units.iter().enumerate() {
         let first = steps.len();

@@ -3,6 +3,7 @@
 //! Kept here rather than in `main.rs` so that end-to-end tests drive exactly what the command line does.
 
 pub mod auto_quant;
+pub mod calibrate;
 pub mod inspect;
 pub mod report;
 pub mod verify;
@@ -44,6 +45,8 @@ pub struct LowerOptions {
     /// `--quantize auto`: choose each layer's weight mode by measurement (overrides the layers that
     /// `quantize_layers` leaves alone).
     pub auto_quant: Option<auto_quant::AutoOptions>,
+    /// `--quantize int8`: how the activations' ranges are measured.
+    pub calibration: calibrate::CalibrationOptions,
     /// For a StyleGAN pickle: the network to build and its noise (`--network`, `--randomize-noise`).
     pub pickle: sgc_frontends::pickle::BuildOptions,
 }
@@ -296,8 +299,14 @@ fn lower_graph(
             backend.layer_weights.entry(layer).or_insert(mode);
         }
     }
-    let tflite = sgc_backends::write_tflite_with(&graph, &backend)
-        .map_err(|error| Error::Backend { file, error })?;
+    let tflite = if backend.full_integer() {
+        let (tflite, int8_notes) = calibrate::full_integer(&graph, &backend, &options.calibration)?;
+        notes.extend(int8_notes);
+        tflite
+    } else {
+        sgc_backends::write_tflite_with(&graph, &backend)
+            .map_err(|error| Error::Backend { file, error })?
+    };
     Ok(Lowered {
         tflite,
         notes,

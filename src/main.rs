@@ -271,7 +271,8 @@ struct CustomOpArgs {
     flex: bool,
     /// Store conv and dense weights quantized: fp16 (float16 + DEQUANTIZE), int8-weights (per-channel
     /// int8 + DEQUANTIZE, float compute), int8-dynamic (int8 weights read by TFLite's dynamic-range
-    /// kernels), int4-weights / int4-dynamic (the same with int4); float keeps them float32; auto
+    /// kernels), int8 (full integer: int8 weights and activations, ranges calibrated in LiteRT),
+    /// int4-weights / int4-dynamic (the same with int4); float keeps them float32; auto
     /// (`sgc lower` only) measures each layer in LiteRT and keeps fp16 the ones int8 harms most (int4
     /// the ones it harms least, when int8 does not fit --max-size), to meet --max-size / --min-ssim.
     #[arg(long, value_name = "MODE", default_value = "float")]
@@ -299,7 +300,10 @@ struct AutoArgs {
     /// With --quantize auto: seeded inputs the choice is checked on (layers are ranked on a quarter).
     #[arg(long, value_name = "N", default_value_t = 16)]
     auto_samples: usize,
-    /// With --quantize auto: the LiteRT library that measures (as for `sgc verify`).
+    /// With --quantize int8: seeded N(0, 1) inputs the activations' ranges are measured on.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    calibration_samples: usize,
+    /// With --quantize auto or int8: the LiteRT library that measures (as for `sgc verify`).
     #[arg(long, value_name = "PATH")]
     litert_lib: Option<PathBuf>,
 }
@@ -384,9 +388,14 @@ fn run(command: Command) -> Result<(), Error> {
             dump_dir,
             auto,
         } => {
+            let calibration = sgc::calibrate::CalibrationOptions {
+                samples: auto.calibration_samples,
+                litert_lib: auto.litert_lib.clone(),
+            };
             let auto_quant = auto.options(pipeline.custom.quantize == "auto")?;
             let options = LowerOptions {
                 auto_quant,
+                calibration,
                 dump_dir: dump_dir.or_else(|| (!dump_after.is_empty()).then(|| PathBuf::from("."))),
                 dump_after,
                 ..pipeline.options()?

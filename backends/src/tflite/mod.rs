@@ -6,6 +6,7 @@
 //! against the hand-written [`schema`] subset. [`reader`] reads models back (tests and reports).
 
 pub mod flexbuffer;
+pub mod full_int8;
 pub mod lower;
 pub mod quant;
 pub mod reader;
@@ -53,6 +54,12 @@ pub fn write_tflite(graph: &Graph) -> Result<Vec<u8>, BackendError> {
 
 /// [`write_tflite`] with options (which ops become custom ops, and how they are encoded).
 pub fn write_tflite_with(graph: &Graph, options: &BackendOptions) -> Result<Vec<u8>, BackendError> {
+    if options.full_integer() {
+        return Err(BackendError::Graph(
+            "a full-integer model needs calibrated ranges: lower, calibrate and rewrite with full_int8"
+                .into(),
+        ));
+    }
     let plan = lower::lower_with(graph, options)?;
     serialize(&plan)
 }
@@ -79,6 +86,15 @@ pub struct BackendOptions {
     /// Conv and dense nodes (by name) whose weights take another mode than `weights`
     /// (`--quantize-layer`, `--quantize-keep-float`).
     pub layer_weights: std::collections::HashMap<String, quant::WeightMode>,
+}
+
+impl BackendOptions {
+    /// Some weights are [`quant::WeightMode::Int8`]: the model is full-integer, which takes
+    /// calibrated ranges ([`full_int8`]).
+    pub fn full_integer(&self) -> bool {
+        let int8 = quant::WeightMode::Int8;
+        self.weights == int8 || self.layer_weights.values().any(|&m| m == int8)
+    }
 }
 
 /// Constant bytes of one tensor: shared with the IR when no layout change was needed.
@@ -213,6 +229,10 @@ pub struct ModelPlan {
     /// `(name, tensor)` pairs of the signature's inputs and outputs.
     pub signature_inputs: Vec<(String, i32)>,
     pub signature_outputs: Vec<(String, i32)>,
+    /// The weights stored for [`quant::WeightMode::Int8`]: their ops may compute in int8 when
+    /// [`full_int8::full_integer`] rewrites the plan (the others keep their float compute). Not
+    /// written to the model.
+    pub full_int8_weights: std::collections::HashSet<i32>,
 }
 
 /// Flatbuffers (with 32-bit offsets) cannot exceed 2 GiB; beyond that TFLite stores buffers after the

@@ -20,6 +20,10 @@ pub enum WeightMode {
     /// Per-channel int8 weights read by the ops themselves: TFLite's dynamic-range ("hybrid") kernels
     /// quantize each input at run time and compute in integers.
     Int8Dynamic,
+    /// Full integer: per-channel int8 weights read by every conv and dense op, and the activations of
+    /// the convolutions and the large elementwise ops around them int8, with calibrated ranges
+    /// ([`crate::tflite::full_int8`]).
+    Int8,
     /// Per-channel int4 weights followed by DEQUANTIZE: an eighth of the bytes, float compute.
     Int4Weights,
     /// Per-channel int4 weights read by the ops' dynamic-range kernels, as `Int8Dynamic`.
@@ -28,11 +32,12 @@ pub enum WeightMode {
 
 impl WeightMode {
     /// Every mode, in the order `--help` lists them.
-    pub const ALL: [WeightMode; 6] = [
+    pub const ALL: [WeightMode; 7] = [
         WeightMode::Float,
         WeightMode::Fp16,
         WeightMode::Int8Weights,
         WeightMode::Int8Dynamic,
+        WeightMode::Int8,
         WeightMode::Int4Weights,
         WeightMode::Int4Dynamic,
     ];
@@ -44,6 +49,7 @@ impl WeightMode {
             WeightMode::Fp16 => "fp16",
             WeightMode::Int8Weights => "int8-weights",
             WeightMode::Int8Dynamic => "int8-dynamic",
+            WeightMode::Int8 => "int8",
             WeightMode::Int4Weights => "int4-weights",
             WeightMode::Int4Dynamic => "int4-dynamic",
         }
@@ -51,23 +57,36 @@ impl WeightMode {
 
     /// The op reads the stored weight itself (no DEQUANTIZE after it).
     pub fn is_dynamic(self) -> bool {
-        matches!(self, WeightMode::Int8Dynamic | WeightMode::Int4Dynamic)
+        matches!(
+            self,
+            WeightMode::Int8Dynamic | WeightMode::Int8 | WeightMode::Int4Dynamic
+        )
     }
 
     /// The same storage with a DEQUANTIZE and float compute: what an op without a dynamic-range kernel
     /// gets.
     pub fn dequantized(self) -> WeightMode {
         match self {
-            WeightMode::Int8Dynamic => WeightMode::Int8Weights,
+            WeightMode::Int8Dynamic | WeightMode::Int8 => WeightMode::Int8Weights,
             WeightMode::Int4Dynamic => WeightMode::Int4Weights,
             m => m,
+        }
+    }
+
+    /// Bits a weight is stored in.
+    pub fn bits(self) -> u32 {
+        match self {
+            WeightMode::Float => 32,
+            WeightMode::Fp16 => 16,
+            WeightMode::Int8Weights | WeightMode::Int8Dynamic | WeightMode::Int8 => 8,
+            WeightMode::Int4Weights | WeightMode::Int4Dynamic => 4,
         }
     }
 
     /// The largest stored magnitude of a symmetric integer mode.
     pub fn int_max(self) -> Option<f32> {
         match self {
-            WeightMode::Int8Weights | WeightMode::Int8Dynamic => Some(127.0),
+            WeightMode::Int8Weights | WeightMode::Int8Dynamic | WeightMode::Int8 => Some(127.0),
             WeightMode::Int4Weights | WeightMode::Int4Dynamic => Some(7.0),
             WeightMode::Float | WeightMode::Fp16 => None,
         }

@@ -172,7 +172,7 @@ struct Lowerer<'g> {
 
 use conv::bias_adds;
 pub use conv::fused_bias_adds;
-pub use weights::quantizable_weights;
+pub use weights::{dynamic_kernel, quantizable_weights};
 
 /// The value `v` stands for: through identity-like ops and the defaults of placeholders that are not
 /// graph inputs (which the lowering writes as aliases, not ops).

@@ -29,13 +29,16 @@ pub(super) struct WeightLayout<'a> {
 /// int4 weights; TRANSPOSE_CONV takes int8 weights only (its prepare rejects INT4); DEPTHWISE_CONV_2D
 /// has none in XNNPACK: an int8 weight sends it to TFLite's generic hybrid kernel, which measured slower
 /// than float, and splits the delegated graph.
-fn dynamic_kernel(op: i32, mode: WeightMode) -> bool {
+pub fn dynamic_kernel(op: i32, mode: WeightMode) -> bool {
     match mode {
         WeightMode::Int8Dynamic => matches!(
             op,
             builtin::CONV_2D | builtin::FULLY_CONNECTED | builtin::TRANSPOSE_CONV
         ),
         WeightMode::Int4Dynamic => matches!(op, builtin::CONV_2D | builtin::FULLY_CONNECTED),
+        // Full integer: every one of the four has an int8 kernel (FULLY_CONNECTED, with its float
+        // input, the dynamic-range one).
+        WeightMode::Int8 => true,
         WeightMode::Float
         | WeightMode::Fp16
         | WeightMode::Int8Weights
@@ -145,6 +148,9 @@ impl<'g> Lowerer<'g> {
             data: Some(data),
             quantization,
         });
+        if mode == WeightMode::Int8 {
+            self.plan.full_int8_weights.insert(stored);
+        }
         if mode.is_dynamic() {
             return Ok(stored);
         }

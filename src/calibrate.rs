@@ -1,0 +1,171 @@
+//! `--quantize int8`: the ranges of a full-integer model, measured on the model itself.
+//!
+//! The graph is lowered once with int8 weights; that plan, with every float activation made an
+//! output ([`full_int8::observing`]), runs in LiteRT on seeded N(0, 1) inputs (float activations, the
+//! weights already int8: the ranges are those the int8 model meets, including the tensors that
+//! multi-op lowerings add and the weights' rounding). Each tensor's range is all that was seen (see
+//! [`Observed`]), and [`full_int8::full_integer`] rewrites the plan.
+//! LiteRT rather than sgc's interpreter observes, because the tensors to range are the model's, not
+//! the IR's.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sgc_backends::tflite::full_int8::{self, Range};
+use sgc_backends::BackendOptions;
+use sgc_ir::Graph;
+
+use crate::verify::litert::{ElementType, LiteRt, Model};
+use crate::verify::Normal;
+use crate::Error;
+
+/// How `--quantize int8` calibrates.
+#[derive(Debug, Clone)]
+pub struct CalibrationOptions {
+    /// Seeded N(0, 1) inputs to observe (`--calibration-samples`).
+    pub samples: usize,
+    /// The LiteRT library (`--litert-lib`; else found as `sgc verify` finds it).
+    pub litert_lib: Option<PathBuf>,
+}
+
+impl Default for CalibrationOptions {
+    fn default() -> Self {
+        CalibrationOptions {
+            samples: 32,
+            litert_lib: None,
+        }
+    }
+}
+
+/// The range of one tensor over every sample: its full min / max. Clipping to a quantile (the
+/// least squared error on a sample of the values, from 1e-4 to 1e-2 of each tail) measured far worse
+/// on StyleGAN (SSIM 0.66 against 0.91 with int8 convs): its rare large activations carry the image.
+#[derive(Debug, Default)]
+struct Observed(Option<Range>);
+
+impl Observed {
+    fn add(&mut self, values: &[f32]) {
+        for &v in values {
+            let r = self.0.get_or_insert(Range { min: v, max: v });
+            r.min = r.min.min(v);
+            r.max = r.max.max(v);
+        }
+    }
+
+    fn range(self) -> Range {
+        self.0.unwrap_or(Range { min: 0.0, max: 0.0 })
+    }
+}
+
+/// Lowers `graph` to a full-integer model: calibrates in LiteRT, then rewrites. Returns the model
+/// bytes and notes.
+pub fn full_integer(
+    graph: &Graph,
+    backend: &BackendOptions,
+    options: &CalibrationOptions,
+) -> Result<(Vec<u8>, Vec<String>), Error> {
+    let backend_err = |error| Error::Backend {
+        file: "--quantize int8".into(),
+        error,
+    };
+    let start = Instant::now();
+    let plan = sgc_backends::tflite::lower::lower_with(graph, backend).map_err(backend_err)?;
+    let observed = full_int8::calibration_tensors(&plan);
+    let probe = full_int8::observing(&plan, &observed);
+    let bytes = sgc_backends::tflite::serialize(&probe).map_err(backend_err)?;
+    let by_name: HashMap<&str, i32> = probe
+        .signature_outputs
+        .iter()
+        .map(|(n, t)| (n.as_str(), *t))
+        .collect();
+
+    let rt = LiteRt::load(options.litert_lib.as_deref()).map_err(Error::Runtime)?;
+    let dir = tempfile::tempdir().map_err(|error| Error::Io {
+        path: "temporary directory".into(),
+        error,
+    })?;
+    let path = dir.path().join("calibration.tflite");
+    std::fs::write(&path, &bytes).map_err(|error| Error::Io {
+        path: path.display().to_string(),
+        error,
+    })?;
+    drop(bytes);
+    let mut model = Model::open(&rt, &path).map_err(Error::Runtime)?;
+    let in_specs: Vec<_> = model.inputs().cloned().collect();
+    if let Some(s) = in_specs.iter().find(|s| s.dtype != ElementType::F32) {
+        return Err(Error::Usage(format!(
+            "--quantize int8: input '{}' is not float32; calibration draws N(0, 1) float inputs",
+            s.name
+        )));
+    }
+    let outputs: Vec<Option<i32>> = model
+        .outputs()
+        .map(|s| by_name.get(s.name.as_str()).copied())
+        .collect();
+    let mut seen: HashMap<i32, Observed> = HashMap::new();
+    let mut rng = Normal::new(0);
+    let samples = options.samples.max(1);
+    for k in 0..samples {
+        if samples >= 8 && k % 8 == 0 {
+            eprintln!("int8: calibrating on sample {}/{samples}", k + 1);
+        }
+        let inputs: Vec<Vec<f32>> = in_specs
+            .iter()
+            .map(|s| (0..s.bytes / 4).map(|_| rng.next()).collect())
+            .collect();
+        let raw: Vec<Vec<u8>> = inputs
+            .iter()
+            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
+        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        let got = model.run(&refs).map_err(Error::Runtime)?;
+        for (&t, values) in plan.inputs.iter().zip(&inputs) {
+            seen.entry(t).or_default().add(values);
+        }
+        for (t, bytes) in outputs.iter().zip(got) {
+            if let Some(t) = t {
+                let values: Vec<f32> = bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                seen.entry(*t).or_default().add(&values);
+            }
+        }
+    }
+    drop(model);
+    let ranges: HashMap<i32, Range> = seen.into_iter().map(|(t, o)| (t, o.range())).collect();
+    let (int8, summary) = full_int8::full_integer(&plan, &ranges).map_err(backend_err)?;
+    let tflite = sgc_backends::tflite::serialize(&int8).map_err(backend_err)?;
+    let notes = vec![format!(
+        "int8: {} operators compute in int8, {} in float, with {} QUANTIZE/DEQUANTIZE between them; \
+         ranges of {} tensors calibrated on {samples} seeded N(0, 1) inputs in LiteRT ({:.1} s)",
+        summary.int8_ops,
+        summary.float_ops,
+        summary.conversions,
+        ranges.len(),
+        start.elapsed().as_secs_f64()
+    )];
+    Ok((tflite, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_range_is_everything_seen() {
+        let mut o = Observed::default();
+        assert_eq!(Observed::default().range(), Range { min: 0.0, max: 0.0 });
+        o.add(&[0.5, 2.0]);
+        o.add(&[]);
+        o.add(&[-3.0, 1.0]);
+        assert_eq!(
+            o.range(),
+            Range {
+                min: -3.0,
+                max: 2.0
+            }
+        );
+    }
+}
