@@ -2,8 +2,9 @@
 //!
 //! Two steps. [`lower`] walks the graph and produces a [`ModelPlan`]: TFLite tensors (with their constant
 //! data, filters already in TFLite's layouts) and operators (builtin code, options, tensor indices), with
-//! one `match` arm per IR op. [`serialize`] then writes the plan with flatbuffers' low-level builder
-//! against the hand-written [`schema`] subset. [`reader`] reads models back (tests and reports).
+//! one `match` arm per IR op. [`serialize_to`] then writes the plan with flatbuffers' low-level builder
+//! against the hand-written [`schema`] subset, streaming the constants' data to the output
+//! ([`serialize`]: into memory). [`reader`] reads models back (tests and reports).
 
 pub mod flexbuffer;
 pub mod full_int8;
@@ -54,14 +55,19 @@ pub fn write_tflite(graph: &Graph) -> Result<Vec<u8>, BackendError> {
 
 /// [`write_tflite`] with options (which ops become custom ops, and how they are encoded).
 pub fn write_tflite_with(graph: &Graph, options: &BackendOptions) -> Result<Vec<u8>, BackendError> {
+    serialize(&plan_with(graph, options)?)
+}
+
+/// The model plan of `graph`, to serialise ([`serialize_to`] streams it to a file). A full-integer
+/// model takes calibrated ranges: [`lower::lower_with`], then [`full_int8::full_integer`].
+pub fn plan_with(graph: &Graph, options: &BackendOptions) -> Result<ModelPlan, BackendError> {
     if options.full_integer() {
         return Err(BackendError::Graph(
             "a full-integer model needs calibrated ranges: lower, calibrate and rewrite with full_int8"
                 .into(),
         ));
     }
-    let plan = lower::lower_with(graph, options)?;
-    serialize(&plan)
+    lower::lower_with(graph, options)
 }
 
 /// Serialises the TensorFlow `NodeDef` of a node (the backend knows no TensorFlow format: the driver
@@ -255,21 +261,62 @@ impl Push for Align16 {
     }
 }
 
-/// Writes `data` as a `[ubyte]` vector whose first byte is 16-byte aligned in the finished file
-/// (`force_align: 16` of `Buffer.data`).
-fn create_aligned_bytes<'a>(
-    fbb: &mut FlatBufferBuilder<'a>,
-    data: &[u8],
-) -> WIPOffset<flatbuffers::Vector<'a, u8>> {
-    // The builder writes back to front: after the vector's bytes are written, `used + len` bytes lie
-    // behind their start. Pad first so that this distance is a multiple of 16; `create_vector` itself
-    // only aligns to 4, which the padding already satisfies.
-    let used = fbb.unfinished_data().len();
-    let pad = (16 - (used + data.len()) % 16) % 16;
-    for _ in 0..pad {
-        fbb.push(0u8);
+/// `N` bytes the builder counts as written but never touches: the constants' data region, which
+/// [`serialize_to`] writes itself, straight to the output (the builder's buffer is zero-allocated, so
+/// its pages there are never made resident).
+struct Gap<const K: u32>;
+
+impl<const K: u32> Push for Gap<K> {
+    type Output = ();
+    unsafe fn push(&self, _dst: &mut [u8], _written_len: usize) {}
+    fn size() -> usize {
+        1 << K
     }
-    fbb.create_vector(data)
+    fn alignment() -> PushAlignment {
+        PushAlignment::new(1)
+    }
+}
+
+/// Pushes a [`Gap`] of `n` bytes (as powers of two).
+fn push_gap(fbb: &mut FlatBufferBuilder<'_>, n: usize) {
+    for _ in 0..n >> 20 {
+        fbb.push(Gap::<20>);
+    }
+    macro_rules! bits {
+        ($($k:literal)*) => {$(
+            if n & (1 << $k) != 0 {
+                fbb.push(Gap::<$k>);
+            }
+        )*};
+    }
+    bits!(19 18 17 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2 1 0);
+}
+
+/// Where one `[ubyte]` vector of constant data lies: `used` is the builder's used space after its
+/// length prefix (its offset), `pad` the zeros after the data that make the data's first byte
+/// 16-byte aligned in the finished file (`force_align: 16` of `Buffer.data`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DataVector {
+    len: usize,
+    pad: usize,
+    used: usize,
+}
+
+/// The layout of the data vectors, created in order at the back of the buffer as the builder would
+/// create them (it writes back to front): before each, zeros so that the builder's used space after
+/// the data is a multiple of 16 (offsets counted from the end then equal offsets counted from the
+/// start of a 16-aligned file), then the data, then its u32 length.
+fn data_layout(lens: impl IntoIterator<Item = usize>) -> (Vec<DataVector>, usize) {
+    let mut used = 0usize;
+    let layout = lens
+        .into_iter()
+        .map(|len| {
+            let pad = (16 - (used + len) % 16) % 16;
+            used += pad + len + 4;
+            DataVector { len, pad, used }
+        })
+        .collect();
+    (layout, used)
 }
 
 /// An upper bound on the bytes of the constants' data, with their alignment padding.
@@ -334,8 +381,70 @@ pub fn tensor_type(dtype: DType) -> Option<i8> {
     })
 }
 
-/// Serialises a plan. Buffer data is written first, so it ends up at the end of the file, in tensor order.
+/// Serialises a plan into memory (see [`serialize_to`]).
 pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
+    let mut out = Vec::with_capacity(data_bound(plan) + metadata_bound(plan));
+    match serialize_to(plan, &mut out) {
+        Ok(_) => Ok(out),
+        Err(WriteError::Backend(e)) => Err(e),
+        // Writing to a Vec does not fail.
+        Err(WriteError::Io(e)) => Err(BackendError::Graph(e.to_string())),
+    }
+}
+
+/// Why a model could not be written to its output.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Writes a plan as a `.tflite` flatbuffer to `out`, returning the bytes written. The constants'
+/// data lies at the end of the file, in the standard layout (inside the flatbuffer, each vector
+/// 16-byte aligned); the flatbuffer's tables are built in memory over a gap the size of that data,
+/// which is then streamed to `out` one tensor at a time (a permuted or quantized weight computed
+/// just before it is written): the model is never whole in memory.
+pub fn serialize_to(plan: &ModelPlan, out: &mut impl std::io::Write) -> Result<u64, WriteError> {
+    let t = tables(plan)?;
+    let finished = t.fbb.finished_data();
+    let head = finished.len() - t.gap;
+    out.write_all(&finished[..head])?;
+    // The gap, back to front: the last vector created comes first in the file.
+    let mut written = head as u64;
+    for (k, v) in t.layout.iter().enumerate().rev() {
+        let data = match t.constants.get(k) {
+            Some(d) => d.bytes(),
+            None => std::borrow::Cow::Borrowed(&t.version[..]),
+        };
+        if data.len() != v.len {
+            return Err(BackendError::Graph(format!(
+                "constant {k}: {} bytes written for the {} planned",
+                data.len(),
+                v.len
+            ))
+            .into());
+        }
+        out.write_all(&(v.len as u32).to_le_bytes())?;
+        out.write_all(&data)?;
+        out.write_all(&[0u8; 16][..v.pad])?;
+        written += (4 + v.len + v.pad) as u64;
+    }
+    Ok(written)
+}
+
+/// The finished flatbuffer of a plan with a [`Gap`] where the constants' data goes, and what the gap
+/// holds.
+struct Tables<'p> {
+    fbb: FlatBufferBuilder<'static>,
+    gap: usize,
+    layout: Vec<DataVector>,
+    constants: Vec<&'p TensorData>,
+    version: [u8; 16],
+}
+
+fn tables(plan: &ModelPlan) -> Result<Tables<'_>, BackendError> {
     use schema::*;
 
     let data_bytes = data_bound(plan);
@@ -344,24 +453,34 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
             "constants take {data_bytes} bytes: models over 2 GB (external buffers) are not supported"
         )));
     }
-    // The builder doubles its buffer when it runs out, copying everything written so far: for a model
-    // of 100 MB of weights that is 200 MB more peak memory, so reserve all it will need up front.
+    // Growing the builder's buffer would copy it, gap included (making its pages resident): reserve
+    // all it will need up front.
     let mut fbb = FlatBufferBuilder::with_capacity(data_bytes + metadata_bound(plan));
     fbb.push(Align16);
 
     // Buffers: 0 is the empty sentinel, then one per constant tensor, then the metadata string.
-    let mut buffer_data = Vec::new();
-    let mut tensor_buffer = vec![0u32; plan.tensors.len()];
-    for (i, t) in plan.tensors.iter().enumerate() {
-        if let Some(d) = &t.data {
-            tensor_buffer[i] = (buffer_data.len() + 1) as u32;
-            buffer_data.push(Some(create_aligned_bytes(&mut fbb, &d.bytes())));
-        }
-    }
     let mut version = [0u8; 16];
     version[..MIN_RUNTIME_VERSION.len()].copy_from_slice(MIN_RUNTIME_VERSION.as_bytes());
-    let version_buffer = (buffer_data.len() + 1) as u32;
-    buffer_data.push(Some(create_aligned_bytes(&mut fbb, &version)));
+    let constants: Vec<&TensorData> = plan
+        .tensors
+        .iter()
+        .filter_map(|t| t.data.as_ref())
+        .collect();
+    let (layout, gap) = data_layout(constants.iter().map(|d| d.len()).chain([version.len()]));
+    push_gap(&mut fbb, gap);
+    let mut tensor_buffer = vec![0u32; plan.tensors.len()];
+    let mut next = 1u32;
+    for (i, t) in plan.tensors.iter().enumerate() {
+        if t.data.is_some() {
+            tensor_buffer[i] = next;
+            next += 1;
+        }
+    }
+    let version_buffer = next;
+    let buffer_data: Vec<Option<WIPOffset<flatbuffers::Vector<'_, u8>>>> = layout
+        .iter()
+        .map(|v| Some(WIPOffset::new(v.used as u32)))
+        .collect();
 
     let mut buffers = Vec::with_capacity(buffer_data.len() + 1);
     for data in std::iter::once(None).chain(buffer_data) {
@@ -507,8 +626,11 @@ pub fn serialize(plan: &ModelPlan) -> Result<Vec<u8>, BackendError> {
     fbb.push_slot_always(model::SIGNATURE_DEFS, signature_defs);
     let root = fbb.end_table(t);
     fbb.finish(root, Some(FILE_IDENTIFIER));
-    // The finished flatbuffer is the tail of the builder's buffer: take it without a second copy.
-    let (mut bytes, head) = fbb.collapse();
-    bytes.drain(..head);
-    Ok(bytes)
+    Ok(Tables {
+        fbb,
+        gap,
+        layout,
+        constants,
+        version,
+    })
 }
