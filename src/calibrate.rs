@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use sgc_backends::tflite::full_int8::{self, Range};
+use sgc_backends::tflite::ModelPlan;
 use sgc_backends::BackendOptions;
 use sgc_ir::Graph;
 
@@ -59,12 +60,12 @@ impl Observed {
 }
 
 /// Lowers `graph` to a full-integer model: calibrates in LiteRT, then rewrites. Returns the model
-/// bytes and notes.
+/// plan and notes.
 pub fn full_integer(
     graph: &Graph,
     backend: &BackendOptions,
     options: &CalibrationOptions,
-) -> Result<(Vec<u8>, Vec<String>), Error> {
+) -> Result<(ModelPlan, Vec<String>), Error> {
     let backend_err = |error| Error::Backend {
         file: "--quantize int8".into(),
         error,
@@ -136,7 +137,6 @@ pub fn full_integer(
     drop(model);
     let ranges: HashMap<i32, Range> = seen.into_iter().map(|(t, o)| (t, o.range())).collect();
     let (int8, summary) = full_int8::full_integer(&plan, &ranges).map_err(backend_err)?;
-    let tflite = sgc_backends::tflite::serialize(&int8).map_err(backend_err)?;
     let notes = vec![format!(
         "int8: {} operators compute in int8, {} in float, with {} QUANTIZE/DEQUANTIZE between them; \
          ranges of {} tensors calibrated on {samples} seeded N(0, 1) inputs in LiteRT ({:.1} s)",
@@ -146,7 +146,7 @@ pub fn full_integer(
         ranges.len(),
         start.elapsed().as_secs_f64()
     )];
-    Ok((tflite, notes))
+    Ok((int8, notes))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use sgc_backends::tflite::WriteError;
 use sgc_ir::Graph;
 use sgc_passes::io::{select_io, IoSpec};
 use sgc_passes::manager::PassRun;
@@ -51,15 +52,26 @@ pub struct LowerOptions {
     pub pickle: sgc_frontends::pickle::BuildOptions,
 }
 
-/// What lowering produced, besides the model bytes.
+/// What lowering produced: the model's plan (serialised by [`Lowered::tflite`], or streamed to a file
+/// by [`write_model`]) and what was done.
 #[derive(Debug)]
 pub struct Lowered {
-    pub tflite: Vec<u8>,
+    pub plan: sgc_backends::tflite::ModelPlan,
     /// Lines for the user: chosen outputs, defaulted batch sizes, pass notes.
     pub notes: Vec<String>,
     pub passes: Vec<PassRun>,
     pub graph: Graph,
     pub timings: Timings,
+}
+
+impl Lowered {
+    /// The model's bytes, in memory.
+    pub fn tflite(&self) -> Result<Vec<u8>, Error> {
+        sgc_backends::tflite::serialize(&self.plan).map_err(|error| Error::Backend {
+            file: "model".into(),
+            error,
+        })
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -299,16 +311,16 @@ fn lower_graph(
             backend.layer_weights.entry(layer).or_insert(mode);
         }
     }
-    let tflite = if backend.full_integer() {
-        let (tflite, int8_notes) = calibrate::full_integer(&graph, &backend, &options.calibration)?;
+    let plan = if backend.full_integer() {
+        let (plan, int8_notes) = calibrate::full_integer(&graph, &backend, &options.calibration)?;
         notes.extend(int8_notes);
-        tflite
+        plan
     } else {
-        sgc_backends::write_tflite_with(&graph, &backend)
+        sgc_backends::tflite::plan_with(&graph, &backend)
             .map_err(|error| Error::Backend { file, error })?
     };
     Ok(Lowered {
-        tflite,
+        plan,
         notes,
         passes,
         graph,
@@ -402,6 +414,26 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
 /// Writes `bytes` to `path` atomically: a temporary file beside it, renamed into place, so a failure
 /// never leaves a half-written model.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomically_with(path, |w| w.write_all(bytes).map_err(WriteError::Io))
+}
+
+/// Streams the model of `plan` to `path` atomically (as [`write_atomically`]); returns its size in
+/// bytes. The weights go to the file one tensor at a time: the model is never whole in memory.
+pub fn write_model(path: &Path, plan: &sgc_backends::tflite::ModelPlan) -> Result<u64, Error> {
+    let mut size = 0;
+    write_atomically_with(path, |w| {
+        size = sgc_backends::tflite::serialize_to(plan, w)?;
+        Ok(())
+    })?;
+    Ok(size)
+}
+
+/// Writes `path` atomically with `write` (buffered), renaming a temporary file beside it into place
+/// only when `write` succeeded.
+fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<(), WriteError>,
+) -> Result<(), Error> {
     let io_err = |error| Error::Io {
         path: path.display().to_string(),
         error,
@@ -410,7 +442,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err)?;
     // A temporary file is private (0600); the model is an ordinary output file.
     #[cfg(unix)]
     {
@@ -419,7 +451,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(io_err)?;
     }
-    tmp.write_all(bytes).map_err(io_err)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        match write(&mut w) {
+            Ok(()) => {}
+            Err(WriteError::Io(e)) => return Err(io_err(e)),
+            Err(WriteError::Backend(error)) => {
+                return Err(Error::Backend {
+                    file: path.display().to_string(),
+                    error,
+                })
+            }
+        }
+        w.flush().map_err(io_err)?;
+    }
     tmp.as_file().sync_all().map_err(io_err)?;
     tmp.persist(path).map_err(|e| io_err(e.error))?;
     Ok(())

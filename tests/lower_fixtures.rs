@@ -68,9 +68,10 @@ fn check(name: &str) {
     // 3. The .tflite in LiteRT.
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join(format!("{name}.tflite"));
-    std::fs::write(&model, &lowered.tflite).unwrap();
+    let tflite = lowered.tflite().unwrap();
+    std::fs::write(&model, &tflite).unwrap();
     let (outputs, ops) = run_litert(&model, &f.inputs);
-    println!("{name}: {} bytes, LiteRT ops {ops}", lowered.tflite.len());
+    println!("{name}: {} bytes, LiteRT ops {ops}", tflite.len());
     assert_eq!(outputs.len(), reference.len());
     for ((out, want), got) in reference.iter().zip(&outputs) {
         assert_eq!(got.dtype(), want.dtype(), "{name} {out}: dtype");
@@ -149,7 +150,7 @@ fn generator_for_a_target_without_leaky_relu() {
     let lowered = lower(&f.graph(), &options).expect("lowers");
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("g.tflite");
-    std::fs::write(&model, &lowered.tflite).unwrap();
+    std::fs::write(&model, lowered.tflite().unwrap()).unwrap();
     let (outputs, ops) = run_litert(&model, &f.inputs);
     assert!(ops.get("LEAKY_RELU").is_none(), "{ops}");
     assert_eq!(ops["MAXIMUM"], 16, "{ops}");
@@ -189,7 +190,7 @@ fn a_batch_of_two_computes_each_image_on_its_own() {
         let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
         let dir = tempfile::tempdir().unwrap();
         let (model, npy) = (dir.path().join("b2.tflite"), dir.path().join("b2.npy"));
-        std::fs::write(&model, &lowered.tflite).unwrap();
+        std::fs::write(&model, lowered.tflite().unwrap()).unwrap();
         common::npy::write(&npy, &batch);
         let (outputs, _) = run_litert(&model, &[(input_name.clone(), npy)]);
         let rows = |t: &Tensor| -> [Tensor; 2] {
@@ -251,7 +252,7 @@ fn an_input_of_unknown_rank_takes_its_shape_from_the_graph() {
     );
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("u8.tflite");
-    std::fs::write(&model, &lowered.tflite).unwrap();
+    std::fs::write(&model, lowered.tflite().unwrap()).unwrap();
     let (outputs, _) = run_litert(&model, &f.inputs);
     assert_close("uint8 generator", &outputs[0], &f.reference_outputs()[0].1);
 }

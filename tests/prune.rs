@@ -92,12 +92,13 @@ fn check(
     }
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model.tflite");
-    std::fs::write(&model, &lowered.tflite).unwrap();
+    let tflite = lowered.tflite().unwrap();
+    std::fs::write(&model, &tflite).unwrap();
     let npy = dir.path().join("input.npy");
     common::npy::write(&npy, input);
     let name = g.node(g.inputs[0]).name.clone();
     let (outputs, ops) = run_litert(&model, &[(name, npy)]);
-    println!("{what}: {} bytes, LiteRT ops {ops}", lowered.tflite.len());
+    println!("{what}: {} bytes, LiteRT ops {ops}", tflite.len());
     assert_eq!(outputs[0].dtype(), want.dtype(), "{what}: LiteRT dtype");
     assert_close(&format!("{what}: LiteRT"), &outputs[0], want);
     // Every block above the image's resolution is gone: no 4-D value (NHWC or NCHW) has the next block's
@@ -124,7 +125,7 @@ fn check(
             }
         }
     }
-    (lowered.tflite.len(), g.node_count())
+    (lowered.tflite().unwrap().len(), g.node_count())
 }
 
 fn at(r: u32) -> StyleganOptions {

@@ -33,7 +33,8 @@ fn lowered(f: &Fixture, mode: WeightMode, keep_float: &[&str]) -> Vec<u8> {
         .collect();
     lower(&f.graph(), &options)
         .unwrap_or_else(|e| panic!("{}: {e}", f.name))
-        .tflite
+        .tflite()
+        .unwrap()
 }
 
 /// The quality report of `model` against `reference` (see [`common::quant_quality`]).
@@ -294,7 +295,7 @@ fn layer_modes_override_the_default_and_the_last_match_wins() {
     let with = |layers: &[(&str, WeightMode)]| {
         let mut options = f.lower_options();
         options.quantize_layers = layers.iter().map(|(p, m)| (p.to_string(), *m)).collect();
-        lower(&f.graph(), &options).unwrap().tflite
+        lower(&f.graph(), &options).unwrap().tflite().unwrap()
     };
     let int8 = |m: &[u8]| {
         tensor_types_and_ops(m)
@@ -368,7 +369,10 @@ fn bad_quantize_options_are_usage_errors() {
 fn float_mode_writes_the_model_it_always_wrote() {
     // `--quantize float` is the default: the same bytes as with no option at all.
     let f = Fixture::named("synthesis_fused_32");
-    let plain = lower(&f.graph(), &f.lower_options()).unwrap().tflite;
+    let plain = lower(&f.graph(), &f.lower_options())
+        .unwrap()
+        .tflite()
+        .unwrap();
     assert_eq!(lowered(&f, WeightMode::Float, &[]), plain);
     let _ = LowerOptions::default();
 }
