@@ -31,7 +31,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 use prost::Message;
-use sgc_ir::Graph;
+use sgc_ir::{Backing, Graph};
 
 pub use error::FrontendError;
 
@@ -49,10 +49,23 @@ pub fn load_network(
     options: &pickle::BuildOptions,
 ) -> Result<(Graph, Vec<String>), FrontendError> {
     let file = path.display().to_string();
-    let bytes = (!is_text_path(path)).then(|| map_file(path)).transpose()?;
+    let mapped = (!is_text_path(path))
+        .then(|| map_file_with_backing(path))
+        .transpose()?;
+    let (bytes, backing) = match mapped {
+        Some((b, backing)) => (Some(b), Some(backing)),
+        None => (None, None),
+    };
+    let with_backing = |mut g: Graph| {
+        g.backing = backing.clone();
+        // Reading the file touched some of it (headers, small arrays): start the passes without.
+        g.release_backing();
+        g
+    };
     if let Some(b) = bytes.as_ref().filter(|b| pickle::looks_like_pickle(b)) {
         // A StyleGAN pickle: its graph is built from the network's kwargs and variables.
-        return pickle::graph_from_bytes(b.clone(), &file, options);
+        let (g, notes) = pickle::graph_from_bytes(b.clone(), &file, options)?;
+        return Ok((with_backing(g), notes));
     }
     if *options != pickle::BuildOptions::default() {
         return Err(FrontendError::Pickle {
@@ -65,7 +78,7 @@ pub fn load_network(
         Some(b) => graphdef::import(decode_pb(b, &file)?, &file)?,
         None => load_text(path, &file)?,
     };
-    Ok((graph, vec![]))
+    Ok((with_backing(graph), vec![]))
 }
 
 /// Loads a graph file: a StyleGAN pickle (by content: its `Gs` network, built by [`pickle`]), text
@@ -131,6 +144,11 @@ pub fn is_text_path(path: &Path) -> bool {
 ///
 /// As with any memory map, the file must not be truncated or rewritten while the graph is alive.
 pub fn map_file(path: &Path) -> Result<Bytes, FrontendError> {
+    Ok(map_file_with_backing(path)?.0)
+}
+
+/// [`map_file`], with the [`Backing`] that releases the map's resident pages.
+pub fn map_file_with_backing(path: &Path) -> Result<(Bytes, Backing), FrontendError> {
     let read_err = |source| FrontendError::Read {
         file: path.display().to_string(),
         source,
@@ -144,8 +162,26 @@ pub fn map_file(path: &Path) -> Result<Bytes, FrontendError> {
         )));
     }
     // SAFETY: the map is read-only; the caller is told not to modify the file while the graph lives.
-    let map = unsafe { memmap2::Mmap::map(&f) }.map_err(read_err)?;
-    Ok(Bytes::from_owner(map))
+    let map = std::sync::Arc::new(unsafe { memmap2::Mmap::map(&f) }.map_err(read_err)?);
+    let pages = std::sync::Arc::downgrade(&map);
+    let backing = Backing::new(move || {
+        if let Some(map) = pages.upgrade() {
+            // SAFETY: the map is read-only and the file is not modified while the graph lives (see
+            // above): dropping its pages only makes the next read of them fetch the same bytes again.
+            #[cfg(unix)]
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    });
+    Ok((Bytes::from_owner(SharedMap(map)), backing))
+}
+
+/// The map, shared with its [`Backing`] (which holds it weakly: the graph's constants keep it alive).
+struct SharedMap(std::sync::Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for SharedMap {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 #[cfg(test)]

@@ -804,6 +804,60 @@ fn large_weights_point_into_the_mapped_file() {
     assert_eq!(w.to_vec::<f32>().unwrap()[12345], 12345.0 * 0.5);
 }
 
+/// Resident kB of this process's mappings of `path` (`Rss:` of `/proc/self/smaps`).
+fn mapped_rss_kb(path: &Path) -> usize {
+    let canonical = std::fs::canonicalize(path).unwrap();
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut ours = false;
+    let mut kb = 0;
+    for line in smaps.lines() {
+        if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-'))
+        {
+            ours = line.ends_with(canonical.to_str().unwrap());
+        } else if let Some(v) = line.strip_prefix("Rss:").filter(|_| ours) {
+            kb += v
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .unwrap();
+        }
+    }
+    kb
+}
+
+/// The graph's backing drops the pages of the mapped file that reading a weight made resident; the
+/// weight reads the same afterwards.
+#[test]
+fn releasing_the_backing_drops_the_files_pages_and_keeps_the_values() {
+    const N: usize = 1 << 20;
+    let values: Vec<f32> = (0..N).map(|i| i as f32 * 0.25).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.pb");
+    let def = graph_def(vec![const_f32("w", &[1024, 1024], &values)]);
+    std::fs::write(&path, def.encode_to_vec()).unwrap();
+    let g = load(&path).unwrap();
+    assert!(g.backing.is_some());
+    let w = g.const_value(find(&g, "w").into()).unwrap().clone();
+    let sum = |w: &sgc_ir::Tensor| {
+        w.to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+    };
+    let expected = sum(&w);
+    let touched = mapped_rss_kb(&path);
+    assert!(touched >= 4000, "{touched} kB resident after reading 4 MiB");
+    g.release_backing();
+    let released = mapped_rss_kb(&path);
+    assert!(released < 100, "{released} kB resident after the release");
+    assert_eq!(sum(&w), expected);
+}
+
 // --------------------------------------------------------------------------------------------- fixtures ---
 
 fn fixtures_dir() -> PathBuf {

@@ -151,11 +151,20 @@ pub struct Graph {
     pub inputs: Vec<NodeIndex>,
     /// The graph's outputs, in signature order.
     pub outputs: Vec<Output>,
+    /// The memory-mapped file its constants may view, if any.
+    pub backing: Option<crate::Backing>,
 }
 
 impl Graph {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Drops the resident pages of the file the constants view ([`crate::backing`]), if any.
+    pub fn release_backing(&self) {
+        if let Some(b) = &self.backing {
+            b.release();
+        }
     }
 
     pub fn add(&mut self, node: Node) -> NodeIndex {

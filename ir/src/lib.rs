@@ -13,6 +13,7 @@
 //! - [`interp`]: a reference interpreter, used for constant folding, pass validation and tests.
 
 pub mod attr;
+pub mod backing;
 pub mod dtype;
 pub mod error;
 pub mod fusion;
@@ -26,6 +27,7 @@ pub mod testing;
 mod verify;
 
 pub use attr::{Attr, Attrs};
+pub use backing::Backing;
 pub use dtype::DType;
 pub use error::{IrError, Result};
 pub use graph::{Edge, Graph, Node, NodeIndex, Output, ValueInfo, ValueRef};

@@ -56,6 +56,9 @@ impl Pass for Fold {
                     kept_broadcasts += 1;
                 } else {
                     replace_with_constants(graph, n, &inputs, values);
+                    // The operands were read to compute the new constant: if they view the input
+                    // file, their pages need not stay (a weight times its scale is a copy).
+                    graph.release_backing();
                     report.changes += 1;
                     continue;
                 }
