@@ -671,10 +671,10 @@ def _(rng):
 
 
 @case("egraph", "stylegan_upscale_block", "fold,nchw-to-nhwc,fold,egraph", "y",
-      expect="Transpose<=1, ResizeNearestNeighbor=1, Tile=0, LeakyRelu=3, Maximum=0",
+      expect="Transpose<=1, ResizeNearestNeighbor=0, Conv2DBackpropInput=1, Tile=0, LeakyRelu=3, Maximum=0",
       doc="A 4x4 and an 8x8 StyleGAN block, NCHW in TensorFlow: constant -> epilogue -> conv -> epilogue ->\n"
-          "upscale2d -> conv -> epilogue -> ToRGB. One resize, one LeakyRelu a layer, at most the output\n"
-          "transpose.")
+          "upscale2d -> conv -> epilogue -> ToRGB. The upscale and the 3x3 conv after it become a stride-2\n"
+          "3x3 transposed conv and a 2x2 box (no resize), one LeakyRelu a layer, at most the output transpose.")
 def _(rng):
     dlatent = placeholder([1, 8], "dlatent")
     x = const(rand(rng, 1, 4, 4, 4), "const_input")
@@ -685,6 +685,17 @@ def _(rng):
     x = conv_nchw(x, 4, rng, "8x8/conv0_up")
     x = layer_epilogue(x, dlatent, rng, "8x8/epilogue0")
     to_rgb(x, rng, "y")
+
+
+@case("egraph", "upscale2d_then_1x1_conv_keeps_resize", "fold,nchw-to-nhwc,fold,egraph", "y",
+      expect="ResizeNearestNeighbor=1, Conv2DBackpropInput=0, Conv2D=1",
+      doc="upscale2d followed by a 1x1 conv (a ToRGB on the upscaled image): the transposed-conv form is\n"
+          "for 3x3 kernels only, so the resize and the conv stay.")
+def _(rng):
+    x = placeholder([1, 4, 3, 5], "x")
+    up = upscale2d(x)
+    w = const(rand(rng, 1, 1, 4, 3), "weight")
+    tf.nn.conv2d(up, w, strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW", name="y")
 
 
 @case("egraph", "stylegan_nchw_input", "fold,nchw-to-nhwc,fold,egraph", "y",

@@ -20,6 +20,14 @@
 //! also applies to graphs whose kernels an earlier tool already folded. `k` is recovered from `K` by
 //! running the box sum backwards and kept only if summing it again gives `K` back up to float32
 //! rounding of the four-term sums.
+//!
+//! Below 128 px StyleGAN writes the same computation unfused: a nearest 2× upscale, then a 3×3 SAME
+//! conv with kernel `c`. That is the same transposed convolution with `k` = `c` flipped in both
+//! spatial axes (and its channel axes swapped, as transposed-conv filters are laid out), borders
+//! included: in 1-D, `y[o] = Σ_t up(x)[o + t − 1] c[t] = Σ_i x[i] (c[2i + 1 − o] + c[2i + 2 − o])`, which
+//! is `w[o] + w[o + 1]` above with `k[s] = c[2 − s]`. So the second rule writes it as the same 3×3
+//! TRANSPOSE_CONV and box: 9/4 multiply-adds per output pixel and channel pair instead of 9, and no
+//! upscaled copy of the input.
 
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Op, Tensor};
@@ -28,11 +36,18 @@ use crate::util::{add_const, add_i32s, add_op, bound, ints, matched_attrs, rule,
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
-    vec![rule(
-        "fused-upscale-as-3x3-transpose-conv-and-box",
-        "(Conv2DBackpropInput ?sizes ?kernel ?x)",
-        split,
-    )]
+    vec![
+        rule(
+            "fused-upscale-as-3x3-transpose-conv-and-box",
+            "(Conv2DBackpropInput ?sizes ?kernel ?x)",
+            split,
+        ),
+        rule(
+            "upscale-then-conv-as-3x3-transpose-conv-and-box",
+            "(Conv2D ?up ?kernel)",
+            upscale_then_conv,
+        ),
+    ]
 }
 
 /// How far `box(k)` may be from `K`, relative to the largest `|K|`: float32 rounding of the sums that
@@ -64,14 +79,104 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
         return None;
     }
     let small = unbox(big)?;
-
     let mut valid = attrs.clone();
     valid.set("padding", Attr::Str("VALID".into()));
+    Some(spread_and_box(egraph, x, small, valid, [n, h, w, cout]))
+}
+
+/// `Conv2D(ResizeNearestNeighbor(x, [2H, 2W]), c)`, 3×3 SAME, as `spread_and_box` of `x` with `c`
+/// flipped (see the module doc).
+fn upscale_then_conv(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let (up, kernel) = (bound(subst, "?up"), bound(subst, "?kernel"));
+    let operands = [up, kernel].map(|c| egraph.find(c));
+    let attrs = matched_attrs(egraph, class, &Op::Conv2D, |args| args == operands)?;
+    let ca = ConvAttrs::parse(&attrs).ok()?;
+    if ca.nchw || ca.padding != ConvPadding::Same || (ca.sh, ca.sw, ca.dh, ca.dw) != (1, 1, 1, 1) {
+        return None;
+    }
+    let c = value(egraph, kernel)?;
+    let [3, 3, cin, cout] = <[usize; 4]>::try_from(c.shape()).ok()? else {
+        return None;
+    };
+    if c.dtype() != DType::F32 {
+        return None;
+    }
+    // The upscale: a nearest resize to exactly twice the size, TF1's default sampling.
+    let (x, size, up_attrs) = egraph[up].nodes.iter().find_map(|node| match node {
+        crate::lang::TfNode::Op {
+            op: Op::ResizeNearestNeighbor,
+            attrs,
+            args,
+        } if *attrs != crate::lang::AttrsId::ANY && args.len() == 2 => Some((
+            egraph.find(args[0]),
+            egraph.find(args[1]),
+            egraph.analysis.attrs(*attrs).clone(),
+        )),
+        _ => None,
+    })?;
+    if spread_and_boxed(egraph, class, x) {
+        return None; // applied in an earlier iteration: flipping the kernel again would cost time
+    }
+    let [n, h, w, xc] = <[usize; 4]>::try_from(shape(egraph, x)?).ok()?;
+    if xc != cin
+        || ints(egraph, size)? != [2 * h as i64, 2 * w as i64]
+        || up_attrs.bool("align_corners").unwrap_or(false)
+        || up_attrs.bool("half_pixel_centers").unwrap_or(false)
+    {
+        return None;
+    }
+    // k[a][b][o][i] = c[2 − a][2 − b][i][o].
+    let cv = c.to_vec::<f32>().ok()?;
+    let mut k = Vec::with_capacity(cv.len());
+    for a in 0..3 {
+        for b in 0..3 {
+            for o in 0..cout {
+                for i in 0..cin {
+                    k.push(cv[(((2 - a) * 3 + (2 - b)) * cin + i) * cout + o]);
+                }
+            }
+        }
+    }
+    let mut spread = Attrs::new();
+    spread.set("T", Attr::Type(DType::F32));
+    spread.set("strides", Attr::Ints(vec![1, 2, 2, 1]));
+    spread.set("dilations", Attr::Ints(vec![1, 1, 1, 1]));
+    spread.set("padding", Attr::Str("VALID".into()));
+    spread.set("data_format", Attr::Str("NHWC".into()));
+    let k = Tensor::from_vec(vec![3, 3, cout, cin], k);
+    Some(spread_and_box(egraph, x, k, spread, [n, h, w, cout]))
+}
+
+/// Whether `class` already holds [`spread_and_box`] of `x`.
+fn spread_and_boxed(egraph: &EGraph, class: Id, x: Id) -> bool {
+    let holds = |id: Id, op: Op, pred: &dyn Fn(&[Id]) -> bool| {
+        egraph[id].nodes.iter().any(|n| match n {
+            crate::lang::TfNode::Op { op: o, args, .. } => *o == op && pred(args),
+            _ => false,
+        })
+    };
+    holds(class, Op::DepthwiseConv2dNative, &|args| {
+        holds(egraph.find(args[0]), Op::Conv2DBackpropInput, &|a| {
+            a.len() == 3 && egraph.find(a[2]) == x
+        })
+    })
+}
+
+/// `DepthwiseConv2dNative(Conv2DBackpropInput(x, k, VALID, stride 2), ones 2×2, VALID)`: the 3×3
+/// transposed conv to `[N, 2H+1, 2W+1, Cout]` (`valid`: its attributes), then the 2×2 box back to
+/// `[N, 2H, 2W, Cout]`.
+fn spread_and_box(
+    egraph: &mut EGraph,
+    x: Id,
+    k: Tensor,
+    valid: Attrs,
+    [n, h, w, cout]: [usize; 4],
+) -> Id {
     let valid_sizes = add_i32s(
         egraph,
         &[n as i64, 2 * h as i64 + 1, 2 * w as i64 + 1, cout as i64],
     );
-    let small = add_const(egraph, small);
+    let small = add_const(egraph, k);
     let spread = add_op(
         egraph,
         Op::Conv2DBackpropInput,
@@ -86,12 +191,12 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     box_attrs.set("dilations", Attr::Ints(vec![1, 1, 1, 1]));
     box_attrs.set("padding", Attr::Str("VALID".into()));
     box_attrs.set("data_format", Attr::Str("NHWC".into()));
-    Some(add_op(
+    add_op(
         egraph,
         Op::DepthwiseConv2dNative,
         box_attrs,
         vec![spread, box_kernel],
-    ))
+    )
 }
 
 /// The 3×3 kernel `k` with `box₂ₓ₂(k) = K` for a 4×4 kernel `K` (`[4, 4, …]`), if there is one.
@@ -236,5 +341,68 @@ mod tests {
         let g = upscale_conv(boxed(&random(&[3, 3, 8, 2], 3)), [1, 6, 6, 8], "SAME");
         let out = rewrite(&g, &rules());
         assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 2]]);
+    }
+
+    /// `Conv2D(ResizeNearestNeighbor(x, scale·[H, W]), c)` on an NHWC `[1, 3, 5, Cin]` input.
+    fn upscaled_conv(
+        c: Tensor,
+        scale: i32,
+        padding: &str,
+        half_pixel_centers: bool,
+    ) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let x = b.input("x", &[1, 3, 5, c.shape()[2]]);
+        let size = b.ints("size", &[3 * scale, 5 * scale]);
+        let up = b.op(
+            "up",
+            Op::ResizeNearestNeighbor,
+            &[x, size],
+            &[
+                ("align_corners", Attr::Bool(false)),
+                ("half_pixel_centers", Attr::Bool(half_pixel_centers)),
+            ],
+        );
+        let k = b.constant("kernel", c);
+        let y = b.op(
+            "conv",
+            Op::Conv2D,
+            &[up, k],
+            &[
+                ("strides", Attr::Ints(vec![1, 1, 1, 1])),
+                ("padding", Attr::Str(padding.into())),
+                ("data_format", Attr::Str("NHWC".into())),
+            ],
+        );
+        b.output(y)
+    }
+
+    /// Odd sizes and a kernel with no symmetry: the transposed conv with the flipped kernel and the
+    /// box compute what the upscale and the conv do, at every border.
+    #[test]
+    fn an_upscale_then_3x3_conv_becomes_a_3x3_transpose_conv_and_a_box() {
+        let g = upscaled_conv(random(&[3, 3, 4, 6], 5), 2, "SAME", false);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Conv2D), 0, "{}", out.dump());
+        assert_eq!(count(&out, &Op::ResizeNearestNeighbor), 0);
+        assert_eq!(kernel_shapes(&out), vec![vec![3, 3, 6, 4]]);
+        assert_eq!(count(&out, &Op::DepthwiseConv2dNative), 1);
+        assert_same_function(&g, &out);
+    }
+
+    #[test]
+    fn other_upscales_and_convs_stay() {
+        for (c, scale, padding, half_pixel) in [
+            (random(&[3, 3, 4, 6], 5), 3, "SAME", false),
+            (random(&[3, 3, 4, 6], 5), 2, "VALID", false),
+            (random(&[3, 3, 4, 6], 5), 2, "SAME", true),
+            (random(&[1, 1, 4, 6], 5), 2, "SAME", false),
+            (random(&[5, 5, 4, 6], 5), 2, "SAME", false),
+        ] {
+            let what = format!("{:?} ×{scale} {padding} half_pixel={half_pixel}", c.shape());
+            let g = upscaled_conv(c, scale, padding, half_pixel);
+            let out = rewrite(&g, &rules());
+            assert_eq!(count(&out, &Op::Conv2D), 1, "{what}");
+            assert_eq!(count(&out, &Op::Conv2DBackpropInput), 0, "{what}");
+        }
     }
 }
