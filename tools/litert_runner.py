@@ -2,12 +2,14 @@
 
 Used by tools/litert_run.py (the test oracle) and the bench scripts (bench_convert.py, bench_prune.py,
 bench_tf_nhwc.py), so that there is one way to make an interpreter, run a signature, feed inputs by
-position, time invokes and list a model's ops.
+position, time invokes, list a model's ops and count its multiply-adds.
 """
 
 import collections
 import statistics
 import time
+
+import numpy as np
 
 
 def make_interpreter(model_path, threads=None, default_delegates=True, allocate=True):
@@ -30,6 +32,29 @@ def op_histogram(interp):
     """{op name: count} of what the interpreter loaded, sorted by op name."""
     ops = collections.Counter(op["op_name"] for op in interp._get_ops_details())
     return dict(sorted(ops.items()))
+
+
+def multiply_adds(interp):
+    """{op name: multiply-adds} of the convolutions and dense layers of a loaded model (shapes from the
+    model; batch as written): CONV_2D out·kh·kw·Cin, DEPTHWISE_CONV_2D out·kh·kw, TRANSPOSE_CONV
+    in·kh·kw·Cout, FULLY_CONNECTED out·K."""
+    shapes = {t["index"]: [int(d) for d in t["shape"]] for t in interp.get_tensor_details()}
+    size = lambda i: int(np.prod(shapes[i], dtype=np.int64)) if i >= 0 else 0  # noqa: E731
+    macs = collections.Counter()
+    for op in interp._get_ops_details():
+        name, ins, outs = op["op_name"], list(op["inputs"]), list(op["outputs"])
+        if name == "CONV_2D":
+            _, kh, kw, cin = shapes[ins[1]]
+            macs[name] += size(outs[0]) * kh * kw * cin
+        elif name == "DEPTHWISE_CONV_2D":
+            _, kh, kw, _ = shapes[ins[1]]
+            macs[name] += size(outs[0]) * kh * kw
+        elif name == "TRANSPOSE_CONV":
+            cout, kh, kw, _ = shapes[ins[1]]
+            macs[name] += size(ins[2]) * kh * kw * cout
+        elif name == "FULLY_CONNECTED":
+            macs[name] += size(outs[0]) * shapes[ins[1]][-1]
+    return dict(sorted(macs.items()))
 
 
 def output_position(interp, detail):
