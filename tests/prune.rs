@@ -436,8 +436,9 @@ fn full_size_1024_to_512_256_128() {
 
 /// The pickle route: `tests/fixtures-pkl/generator_32.pkl` holds generator_full_32's weights (see
 /// tests/pickle.rs), and the graph sgc builds from it (no TensorFlow) makes TensorFlow's values for
-/// every export: the image, the 16 and 8 px taps, ψ 0.5, the synthesis and mapping parts; and so does
-/// the fused-upscale synthesis network of `synthesis_fused_32.pkl`.
+/// every export: the image, the 16 and 8 px taps, ψ 0.5, the synthesis and mapping parts; and so do
+/// the fused-upscale synthesis network of `synthesis_fused_32.pkl` and the recursive- and
+/// fixed-structure ones.
 #[test]
 fn the_pickle_exports_what_tensorflow_computes() {
     let f = Fixture::named("generator_full_32");
@@ -508,4 +509,22 @@ fn the_pickle_exports_what_tensorflow_computes() {
         want,
         true,
     );
+
+    // The same synthesis network with `structure='recursive'` and `'fixed'` (only the last ToRGB):
+    // TensorFlow's outputs of the frozen graphs of those structures.
+    for structure in ["recursive", "fixed"] {
+        let s = Fixture::named(&format!("synthesis_{structure}_32"));
+        let pkl =
+            common::repo_root().join(format!("tests/fixtures-pkl/synthesis_{structure}_32.pkl"));
+        let (x, want) = (&s.input_tensors()[0].1, &s.reference_outputs()[0].1);
+        check(
+            &format!("pkl {structure} synthesis"),
+            &pkl,
+            io,
+            x,
+            StyleganOptions::default(),
+            want,
+            true,
+        );
+    }
 }

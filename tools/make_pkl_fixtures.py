@@ -13,6 +13,8 @@ Writes:
 - `generator_32.pkl`: (G, D, Gs) holding the weights of tests/fixtures/generator_full_32 (the same
   configuration, seed and tools/fixture_weights.py); `synthesis_fused_32.pkl`: its synthesis network
   alone with `fused_scale=True`, the weights of tests/fixtures/synthesis_fused_32;
+  `synthesis_recursive_32.pkl` / `synthesis_fixed_32.pkl`: it with `structure='recursive'` / `'fixed'`
+  (only ToRGB_lod0), the weights and outputs of tests/fixtures/synthesis_recursive_32 / _fixed_32;
 - hostile and broken pickles for the error tests (`bad_*.pkl`): globals outside the format
   (`os.system`, `builtins.eval`, `subprocess.Popen`, also inside an otherwise valid network), truncated
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
@@ -279,6 +281,14 @@ def main():
     fused = net("G_synthesis", "G_synthesis", dict(SMALL, num_channels=3, fused_scale=True),
                 syn["variables"])
     (out / "synthesis_fused_32.pkl").write_bytes(pickle.dumps(fused, protocol=4))
+    # tests/fixtures/synthesis_recursive_32 and synthesis_fixed_32 (the same weights, the same output): a
+    # lone G_synthesis of each structure; the fixed one has no ToRGB but the last.
+    recursive = net("G_synthesis", "G_synthesis", dict(SMALL, num_channels=3, structure="recursive"),
+                    syn["variables"])
+    (out / "synthesis_recursive_32.pkl").write_bytes(pickle.dumps(recursive, protocol=4))
+    last_torgb = [(k, v) for k, v in syn["variables"] if not k.startswith("ToRGB_lod") or k.startswith("ToRGB_lod0/")]
+    fixed = net("G_synthesis", "G_synthesis", dict(SMALL, num_channels=3, structure="fixed"), last_torgb)
+    (out / "synthesis_fixed_32.pkl").write_bytes(pickle.dumps(fixed, protocol=4))
 
     touch = f"touch {MARKER}"
     bad = {

@@ -52,9 +52,11 @@ struct Config {
     /// G_mapping's output rows (`None`: [N, D], no broadcast); G_style broadcasts to its synthesis
     /// network's layers whatever its mapping's kwargs say.
     dlatent_broadcast: Option<usize>,
+    /// `structure='fixed'`: one ToRGB, after the last block (the network has no others).
+    fixed: bool,
 }
 
-/// Kwargs a value of which changes nothing at inference (training options, structure, dtype).
+/// Kwargs a value of which changes nothing at inference (training options, dtype).
 const INERT: &[&str] = &[
     "dlatent_avg_beta",
     "style_mixing_prob",
@@ -62,7 +64,6 @@ const INERT: &[&str] = &[
     "is_validation",
     "is_template_graph",
     "force_clean_graph",
-    "structure",
     "dtype",
     "truncation_psi_val",
     "truncation_cutoff_val",
@@ -89,6 +90,7 @@ impl Config {
             truncation_psi: Some(0.7),
             truncation_cutoff: Some(8),
             dlatent_broadcast: None,
+            fixed: false,
         };
         let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
         for comp in &n.components {
@@ -125,6 +127,22 @@ impl Config {
                 "use_wscale" => c.use_wscale = boolean()?,
                 "normalize_latents" => c.normalize_latents = boolean()?,
                 "use_noise" => c.use_noise = boolean()?,
+                // 'linear' and 'recursive' (and 'auto', one of them) compute the same at a constant
+                // lod; 'fixed' has no ToRGB but the last.
+                "structure" => {
+                    let name = match v {
+                        Kwarg::Str(s) => s.as_str(),
+                        _ => "",
+                    };
+                    c.fixed = match name {
+                        "fixed" => true,
+                        "linear" | "recursive" | "auto" => false,
+                        _ => {
+                            let expected = "'fixed', 'linear', 'recursive' or 'auto'";
+                            return Err(format!("static kwarg {k}={v}: expected {expected}"));
+                        }
+                    }
+                }
                 "fused_scale" => {
                     c.fused_scale = match v {
                         Kwarg::Bool(x) => Some(*x),
@@ -736,9 +754,13 @@ impl Builder<'_> {
         let x = self.epilogue("4x4/Const", vars, &x, nf1, 2, 0, dlatents);
         let y = self.conv2d("4x4/Conv", vars, &x, [3, nf1, nf1], gain);
         let mut x = self.epilogue("4x4/Conv", vars, &y, nf1, 2, 1, dlatents);
-        // The linear structure: every ToRGB, lerped by lod (see the module doc).
-        let lod_in = self.scalar(&format!("{g}/lod"), lod as f64);
-        let mut images = self.torgb(vars, &x, 2);
+        // The linear structure: every ToRGB, lerped by lod (see the module doc); the fixed one: the
+        // last ToRGB alone.
+        let lod_in = (!c.fixed).then(|| self.scalar(&format!("{g}/lod"), lod as f64));
+        let mut images = match c.fixed {
+            true => String::new(),
+            false => self.torgb(vars, &x, 2),
+        };
         for res in 3..=rl {
             let (cin, cout, h) = (c.nf(res - 2), c.nf(res - 1), 1usize << (res - 1));
             let r = 1 << res;
@@ -755,6 +777,9 @@ impl Builder<'_> {
             let scope = format!("{r}x{r}/Conv1");
             let y = self.conv2d(&scope, vars, &x, [3, cout, cout], gain);
             x = self.epilogue(&scope, vars, &y, cout, res, 2 * res - 3, dlatents);
+            let Some(lod_in) = &lod_in else {
+                continue;
+            };
             let img = self.torgb(vars, &x, res);
             let p = format!("{g}/Grow_lod{}", rl - res);
             let prev = self.upscale2d(
@@ -765,7 +790,7 @@ impl Builder<'_> {
             );
             // lerp_clip(img, prev, lod_in - lod)
             let lod_k = self.scalar(&format!("{p}/sub/y"), (rl - res) as f64);
-            let t = self.binary(&format!("{p}/sub"), "Sub", &lod_in, &lod_k);
+            let t = self.binary(&format!("{p}/sub"), "Sub", lod_in, &lod_k);
             let lo = self.scalar(&format!("{p}/LerpClip/clip_by_value/Minimum/y"), 0.0);
             let hi = self.scalar(&format!("{p}/LerpClip/clip_by_value/y"), 1.0);
             let t = self.e.op(
@@ -776,6 +801,9 @@ impl Builder<'_> {
             let d = self.binary(&format!("{p}/LerpClip/sub"), "Sub", &prev, &img);
             let m = self.binary(&format!("{p}/LerpClip/mul"), "Mul", &d, &t);
             images = self.binary(&format!("{p}/LerpClip/add"), "AddV2", &img, &m);
+        }
+        if c.fixed {
+            images = self.torgb(vars, &x, rl);
         }
         self.e
             .op(&format!("{g}/images_out"), "Identity", &[&images])
