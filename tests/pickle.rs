@@ -190,6 +190,10 @@ fn a_modified_architecture_is_refused_with_what_differs() {
             "bad_arch_unknown_kwarg.pkl",
             "Gs: unknown static kwarg 'use_sparkles' (=True)",
         ),
+        (
+            "bad_arch_structure.pkl",
+            "Gs: static kwarg structure=\"spiral\": expected 'fixed', 'linear', 'recursive' or 'auto'",
+        ),
     ] {
         let o = common::sgc_lower(&fixture(name), &out, &[]);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -20,7 +20,7 @@ Writes:
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
   an unknown opcode, a pickle with no network, a network without its variables; and (`bad_arch_*.pkl`)
   networks that do not fit the architecture their kwargs describe: a variable missing, one too many, one
-  of the wrong shape, an unknown kwarg. The hostile ones would
+  of the wrong shape, an unknown kwarg, an unknown structure. The hostile ones would
   create the file `sgc_pickle_marker` in the working directory if anything ran them;
 - `expected.json`: for tiny_G_D_Gs.pkl, per network path its name, build function, kwargs, variable
   names, shapes and a checksum of each variable's bytes (what the reader must give back).
@@ -336,11 +336,15 @@ def main():
     def kwarg(_, g):
         g["static_kwargs"] = dict(g["static_kwargs"], use_sparkles=True)
 
+    def structure(_, g):
+        g["static_kwargs"] = dict(g["static_kwargs"], structure="spiral")
+
     bad.update({
         "bad_arch_missing_variable.pkl": edited(drop),
         "bad_arch_extra_variable.pkl": edited(extra),
         "bad_arch_wrong_shape.pkl": edited(reshape),
         "bad_arch_unknown_kwarg.pkl": edited(kwarg),
+        "bad_arch_structure.pkl": edited(structure),
     })
     for name, data in bad.items():
         (out / name).write_bytes(data)
