@@ -62,6 +62,40 @@ pub struct Lowered {
     pub passes: Vec<PassRun>,
     pub graph: Graph,
     pub timings: Timings,
+    /// Time and memory after each stage: import, every pass, the backend (`--stats`).
+    pub stages: Vec<Stage>,
+}
+
+/// One stage of a lowering: how long it took and the process's memory after it (Linux: resident
+/// and peak resident, from `/proc/self/status`; `None` elsewhere).
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub time: Duration,
+    pub rss_mb: Option<f64>,
+    pub peak_mb: Option<f64>,
+}
+
+impl Stage {
+    pub fn now(name: impl Into<String>, time: Duration) -> Stage {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |key: &str| -> Option<f64> {
+            let line = status.lines().find(|l| l.starts_with(key))?;
+            let kb: f64 = line[key.len()..]
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()?;
+            Some(kb / 1024.0)
+        };
+        Stage {
+            name: name.into(),
+            time,
+            rss_mb: field("VmRSS:"),
+            peak_mb: field("VmHWM:"),
+        }
+    }
 }
 
 impl Lowered {
@@ -253,8 +287,12 @@ fn lower_graph(
     let start = Instant::now();
     let mut dump_error = None;
     let mut step = 0;
+    let mut stages = vec![Stage::now("import", import)];
+    let mut last = Instant::now();
     let passes = manager
         .run(&mut graph, |pass, g| {
+            stages.push(Stage::now(pass, last.elapsed()));
+            last = Instant::now();
             step += 1;
             if options.dump_after.iter().any(|p| p == pass || p == "all") {
                 if let Some(dir) = &options.dump_dir {
@@ -319,6 +357,8 @@ fn lower_graph(
         sgc_backends::tflite::plan_with(&graph, &backend)
             .map_err(|error| Error::Backend { file, error })?
     };
+    let backend_time = start.elapsed();
+    stages.push(Stage::now("backend", backend_time));
     Ok(Lowered {
         plan,
         notes,
@@ -327,8 +367,9 @@ fn lower_graph(
         timings: Timings {
             import,
             passes: passes_time,
-            backend: start.elapsed(),
+            backend: backend_time,
         },
+        stages,
     })
 }
 

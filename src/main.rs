@@ -37,6 +37,10 @@ enum Command {
         /// Directory for `--dump-after` (default: current directory).
         #[arg(long)]
         dump_dir: Option<PathBuf>,
+        /// Print each stage's time and the process's memory after it (import, every pass, backend,
+        /// write).
+        #[arg(long)]
+        stats: bool,
         #[command(flatten)]
         auto: AutoArgs,
     },
@@ -386,6 +390,7 @@ fn run(command: Command) -> Result<(), Error> {
             pipeline,
             dump_after,
             dump_dir,
+            stats,
             auto,
         } => {
             let calibration = sgc::calibrate::CalibrationOptions {
@@ -408,6 +413,21 @@ fn run(command: Command) -> Result<(), Error> {
             let size = sgc::write_model(&output, &lowered.plan)?;
             let mut t = lowered.timings;
             t.backend += start.elapsed();
+            if stats {
+                let mut stages = lowered.stages.clone();
+                stages.push(sgc::Stage::now("write", start.elapsed()));
+                eprintln!("stage                  time ms   RSS MB  peak MB");
+                let mb = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
+                for s in &stages {
+                    eprintln!(
+                        "{:<22} {:>7.0} {:>8} {:>8}",
+                        s.name,
+                        s.time.as_secs_f64() * 1e3,
+                        mb(s.rss_mb),
+                        mb(s.peak_mb)
+                    );
+                }
+            }
             eprintln!(
                 "wrote {} ({:.2} MB, {} nodes) in {:.0} ms (import {:.0} ms, passes {:.0} ms, backend {:.0} ms)",
                 output.display(),

@@ -242,3 +242,30 @@ fn dump_after_writes_ir_text_and_graphviz() {
     assert!(text.contains("LeakyRelu("), "{text}");
     assert!(!text.contains("= Switch("));
 }
+
+/// `--stats`: a line per stage — import, every pass of the pipeline in order, backend, write — with its
+/// time and, on Linux, the memory after it.
+#[test]
+fn stats_lists_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.tflite");
+    let o = sgc_lower(&example(), &out, &["--stats"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let stages: Vec<&str> = err
+        .lines()
+        .skip_while(|l| !l.starts_with("stage "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("wrote "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let passes = String::from_utf8(sgc(&["passes"]).stdout).unwrap();
+    let (_, pipeline) = passes.lines().next().unwrap().split_once(": ").unwrap();
+    let mut expected = vec!["import"];
+    expected.extend(pipeline.split(" → "));
+    expected.extend(["backend", "write"]);
+    assert_eq!(stages, expected, "{err}");
+    if cfg!(target_os = "linux") {
+        assert!(!err.contains('—'), "memory is known on Linux: {err}");
+    }
+}
