@@ -47,11 +47,15 @@ struct Observed(Option<Range>);
 
 impl Observed {
     fn add(&mut self, values: &[f32]) {
-        for &v in values {
-            let r = self.0.get_or_insert(Range { min: v, max: v });
-            r.min = r.min.min(v);
-            r.max = r.max.max(v);
-        }
+        let Some(&first) = values.first() else {
+            return;
+        };
+        let (min, max) = values
+            .iter()
+            .fold((first, first), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let r = self.0.get_or_insert(Range { min, max });
+        r.min = r.min.min(min);
+        r.max = r.max.max(max);
     }
 
     fn range(self) -> Range {

@@ -11,8 +11,8 @@
 //! Which ops compute in int8 is [`kernel`]'s table, and it is short on purpose. Measured on the 256 px
 //! StyleGAN generator (LiteRT 2.3.0, x86 AVX2): every elementwise op class (ADD, MUL/SUB,
 //! LEAKY_RELU) made int8 as well cost 0.03–0.05 SSIM each (0.83 with all of them, against 0.91) and
-//! bought no speed; the instance-norm statistics (MEAN, SQUARED_DIFFERENCE, RSQRT) are where int8
-//! ranges do most harm. FULLY_CONNECTED keeps its int8 weight with a float input (the dynamic-range
+//! bought no speed; the instance-norm statistics (MEAN, SQUARED_DIFFERENCE, RSQRT) are where other
+//! tools' full-integer models measured their worst tensors (issue 10). FULLY_CONNECTED keeps its int8 weight with a float input (the dynamic-range
 //! kernel): its rows are single latents. The model's inputs and outputs stay float.
 //!
 //! [`WeightMode::Int8`]: crate::tflite::quant::WeightMode::Int8
