@@ -1,7 +1,8 @@
 //! `--quantize int8`: the ranges of a full-integer model, measured on the model itself.
 //!
 //! The graph is lowered once with int8 weights; that plan, with every float activation made an
-//! output ([`full_int8::observing`]), runs in LiteRT on seeded N(0, 1) inputs (float activations, the
+//! output ([`full_int8::observing`]), runs in LiteRT on the user's inputs (`--calibration-data`) or
+//! seeded N(0, 1) ones (float activations, the
 //! weights already int8: the ranges are those the int8 model meets, including the tensors that
 //! multi-op lowerings add and the weights' rounding). Each tensor's range is all that was seen (see
 //! [`Observed`]), and [`full_int8::full_integer`] rewrites the plan.
@@ -15,28 +16,22 @@ use std::time::Instant;
 use sgc_backends::tflite::full_int8::{self, Range};
 use sgc_backends::tflite::ModelPlan;
 use sgc_backends::BackendOptions;
-use sgc_ir::Graph;
+use sgc_ir::{DType, Graph};
 
 use crate::verify::litert::{ElementType, LiteRt, Model};
-use crate::verify::Normal;
+use crate::verify::{inputs, InputSource, InputSpec};
 use crate::Error;
 
 /// How `--quantize int8` calibrates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CalibrationOptions {
-    /// Seeded N(0, 1) inputs to observe (`--calibration-samples`).
-    pub samples: usize,
+    /// Inputs to observe (`--calibration-samples`; default: every sample of the data, or 32).
+    pub samples: Option<usize>,
+    /// `.npy` inputs (`--calibration-data [NAME=]FILE`), as `sgc verify --data` takes them; inputs
+    /// without one are drawn N(0, 1), seeded.
+    pub data: Vec<(Option<String>, PathBuf)>,
     /// The LiteRT library (`--litert-lib`; else found as `sgc verify` finds it).
     pub litert_lib: Option<PathBuf>,
-}
-
-impl Default for CalibrationOptions {
-    fn default() -> Self {
-        CalibrationOptions {
-            samples: 32,
-            litert_lib: None,
-        }
-    }
 }
 
 /// The range of one tensor over every sample: its full min / max. Clipping to a quantile (the
@@ -100,33 +95,37 @@ pub fn full_integer(
     let in_specs: Vec<_> = model.inputs().cloned().collect();
     if let Some(s) = in_specs.iter().find(|s| s.dtype != ElementType::F32) {
         return Err(Error::Usage(format!(
-            "--quantize int8: input '{}' is not float32; calibration draws N(0, 1) float inputs",
+            "--quantize int8: input '{}' is not float32; its ranges are calibrated on float inputs",
             s.name
         )));
     }
+    let specs: Vec<InputSpec> = in_specs
+        .iter()
+        .map(|s| (s.name.clone(), DType::F32, s.dims.clone()))
+        .collect();
+    let source = InputSource {
+        flag: "--calibration-data",
+        data: &options.data,
+        samples: options.samples,
+        default: 32,
+        seed: 0,
+    };
+    let samples_in = inputs(&specs, &source)?;
     let outputs: Vec<Option<i32>> = model
         .outputs()
         .map(|s| by_name.get(s.name.as_str()).copied())
         .collect();
     let mut seen: HashMap<i32, Observed> = HashMap::new();
-    let mut rng = Normal::new(0);
-    let samples = options.samples.max(1);
-    for k in 0..samples {
+    let samples = samples_in.len();
+    for (k, sample) in samples_in.iter().enumerate() {
         if samples >= 8 && k % 8 == 0 {
             eprintln!("int8: calibrating on sample {}/{samples}", k + 1);
         }
-        let inputs: Vec<Vec<f32>> = in_specs
-            .iter()
-            .map(|s| (0..s.bytes / 4).map(|_| rng.next()).collect())
-            .collect();
-        let raw: Vec<Vec<u8>> = inputs
-            .iter()
-            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
-            .collect();
-        let refs: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        let refs: Vec<&[u8]> = sample.iter().map(|t| &t.bytes()[..]).collect();
         let got = model.run(&refs).map_err(Error::Runtime)?;
-        for (&t, values) in plan.inputs.iter().zip(&inputs) {
-            seen.entry(t).or_default().add(values);
+        for (&t, value) in plan.inputs.iter().zip(sample) {
+            let values = value.to_vec::<f32>().map_err(Error::Input)?;
+            seen.entry(t).or_default().add(&values);
         }
         for (t, bytes) in outputs.iter().zip(got) {
             if let Some(t) = t {
@@ -143,7 +142,7 @@ pub fn full_integer(
     let (int8, summary) = full_int8::full_integer(&plan, &ranges).map_err(backend_err)?;
     let notes = vec![format!(
         "int8: {} operators compute in int8, {} in float, with {} QUANTIZE/DEQUANTIZE between them; \
-         ranges of {} tensors calibrated on {samples} seeded N(0, 1) inputs in LiteRT ({:.1} s)",
+         ranges of {} tensors calibrated on {samples} inputs in LiteRT ({:.1} s)",
         summary.int8_ops,
         summary.float_ops,
         summary.conversions,

@@ -304,9 +304,14 @@ struct AutoArgs {
     /// With --quantize auto: seeded inputs the choice is checked on (layers are ranked on a quarter).
     #[arg(long, value_name = "N", default_value_t = 16)]
     auto_samples: usize,
-    /// With --quantize int8: seeded N(0, 1) inputs the activations' ranges are measured on.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    calibration_samples: usize,
+    /// With --quantize int8: inputs the activations' ranges are measured on (default: every sample
+    /// of --calibration-data, or 32 seeded N(0, 1) draws).
+    #[arg(long, value_name = "N")]
+    calibration_samples: Option<usize>,
+    /// With --quantize int8: calibration inputs from a .npy file, [NAME=]FILE (one sample in the
+    /// input's shape, or several stacked; repeatable, one per input).
+    #[arg(long = "calibration-data", value_name = "[NAME=]FILE")]
+    calibration_data: Vec<String>,
     /// With --quantize auto or int8: the LiteRT library that measures (as for `sgc verify`).
     #[arg(long, value_name = "PATH")]
     litert_lib: Option<PathBuf>,
@@ -371,6 +376,14 @@ impl CustomOpArgs {
     }
 }
 
+/// A `[NAME=]FILE` data argument.
+fn data_arg(d: &str) -> (Option<String>, PathBuf) {
+    match d.split_once('=') {
+        Some((name, file)) => (Some(name.to_string()), PathBuf::from(file)),
+        None => (None, PathBuf::from(d)),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
@@ -395,6 +408,7 @@ fn run(command: Command) -> Result<(), Error> {
         } => {
             let calibration = sgc::calibrate::CalibrationOptions {
                 samples: auto.calibration_samples,
+                data: auto.calibration_data.iter().map(|d| data_arg(d)).collect(),
                 litert_lib: auto.litert_lib.clone(),
             };
             let auto_quant = auto.options(pipeline.custom.quantize == "auto")?;
@@ -491,13 +505,7 @@ fn run(command: Command) -> Result<(), Error> {
             json,
             pipeline,
         } => {
-            let data = data
-                .iter()
-                .map(|d| match d.split_once('=') {
-                    Some((name, file)) => (Some(name.to_string()), PathBuf::from(file)),
-                    None => (None, PathBuf::from(d)),
-                })
-                .collect();
+            let data = data.iter().map(|d| data_arg(d)).collect();
             let options = sgc::verify::VerifyOptions {
                 lower: pipeline.options()?,
                 samples,

@@ -197,6 +197,82 @@ fn full_integer_int8_runs_the_large_convs_in_int8() {
     }
 }
 
+/// `--calibration-data`: the ranges come from the user's inputs (the model differs from the seeded
+/// one), and a file that does not fit the input — its shape or its dtype — is an error naming the file
+/// and what does not fit, with no model written.
+#[test]
+fn calibration_data_is_used_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture::named("generator_full_32");
+    let graph = f.graph();
+    let npy = |name: &str, t: sgc_ir::Tensor| {
+        let p = dir.path().join(name);
+        common::npy::write(&p, &t);
+        p
+    };
+    let values: Vec<f32> = (0..4 * 64)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+        .collect();
+    let good = npy("good.npy", sgc_ir::Tensor::from_vec(vec![4, 1, 64], values));
+    let seeded = dir.path().join("seeded.tflite");
+    let given = dir.path().join("given.tflite");
+    assert!(sgc_lower(&graph, &seeded, &["--quantize", "int8"])
+        .status
+        .success());
+    let o = sgc_lower(
+        &graph,
+        &given,
+        &[
+            "--quantize",
+            "int8",
+            "--calibration-data",
+            good.to_str().unwrap(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("calibrated on 4 inputs"), "{err}");
+    assert_ne!(
+        std::fs::read(&seeded).unwrap(),
+        std::fs::read(&given).unwrap()
+    );
+
+    let shape = npy(
+        "shape.npy",
+        sgc_ir::Tensor::from_vec(vec![4, 1, 63], vec![0f32; 4 * 63]),
+    );
+    let dtype = npy(
+        "dtype.npy",
+        sgc_ir::Tensor::from_vec(vec![4, 1, 64], vec![0i32; 4 * 64]),
+    );
+    let out = dir.path().join("bad.tflite");
+    for (file, expected) in [
+        (
+            &shape,
+            "shape [4, 1, 63] does not fit input 'latents_in' of shape [1, 64]",
+        ),
+        (&dtype, "i32 data for input 'latents_in' of type f32"),
+    ] {
+        let o = sgc_lower(
+            &graph,
+            &out,
+            &[
+                "--quantize",
+                "int8",
+                "--calibration-data",
+                file.to_str().unwrap(),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(file.to_str().unwrap()) && err.contains(expected),
+            "{err}"
+        );
+        assert!(!out.exists(), "no model is written");
+    }
+}
+
 /// A conv (27 weights per output channel, 135 in all: int4 pairs straddle channels and the last byte is
 /// half empty) into a dense layer, with integer weights in [-7, 7] and ±7 in every output channel: int4
 /// represents them exactly (scale 1), so LiteRT must compute with the int4 model what it computes with

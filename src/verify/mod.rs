@@ -140,25 +140,39 @@ impl Normal {
 }
 
 /// One input: its name, type and (static) dimensions.
-type InputSpec = (String, DType, Vec<usize>);
+pub(crate) type InputSpec = (String, DType, Vec<usize>);
+
+/// Where the inputs of a run come from: `.npy` files (`data`, given with the option `flag`), else
+/// seeded N(0, 1) draws; `samples` of them (`None`: every sample of the data, or `default`).
+pub(crate) struct InputSource<'a> {
+    pub flag: &'a str,
+    pub data: &'a [(Option<String>, PathBuf)],
+    pub samples: Option<usize>,
+    pub default: usize,
+    pub seed: u64,
+}
 
 /// The inputs of every sample, in the order of `specs`.
-fn inputs(specs: &[InputSpec], options: &VerifyOptions) -> Result<Vec<Vec<Tensor>>, Error> {
+pub(crate) fn inputs(
+    specs: &[InputSpec],
+    source: &InputSource<'_>,
+) -> Result<Vec<Vec<Tensor>>, Error> {
     let usage = Error::Usage;
+    let flag = source.flag;
     let mut given: Vec<Option<(PathBuf, Tensor)>> = vec![None; specs.len()];
-    for (name, path) in &options.data {
+    for (name, path) in source.data {
         let at = match name {
             Some(name) => specs.iter().position(|s| &s.0 == name).ok_or_else(|| {
                 let names: Vec<&str> = specs.iter().map(|s| s.0.as_str()).collect();
                 usage(format!(
-                    "--data {name}=…: the graph has no input '{name}' (inputs: {})",
+                    "{flag} {name}=…: the graph has no input '{name}' (inputs: {})",
                     names.join(", ")
                 ))
             })?,
             None if specs.len() == 1 => 0,
             None => {
                 return Err(usage(format!(
-                    "--data {}: the graph has {} inputs; name one with NAME=FILE",
+                    "{flag} {}: the graph has {} inputs; name one with NAME=FILE",
                     path.display(),
                     specs.len()
                 )))
@@ -200,7 +214,7 @@ fn inputs(specs: &[InputSpec], options: &VerifyOptions) -> Result<Vec<Vec<Tensor
         counts.push((path, n));
     }
     let available = counts.iter().map(|c| c.1).min();
-    let samples = options.samples.or(available).unwrap_or(16);
+    let samples = source.samples.or(available).unwrap_or(source.default);
     if let Some((path, n)) = counts.iter().find(|c| c.1 < samples) {
         return Err(Error::Input(format!(
             "{}: holds {n} samples, {samples} asked for",
@@ -210,7 +224,7 @@ fn inputs(specs: &[InputSpec], options: &VerifyOptions) -> Result<Vec<Vec<Tensor
     if samples == 0 {
         return Err(usage("--samples must be at least 1".into()));
     }
-    let mut rng = Normal::new(options.seed);
+    let mut rng = Normal::new(source.seed);
     let mut out = Vec::with_capacity(samples);
     for i in 0..samples {
         let mut row = Vec::with_capacity(specs.len());
@@ -227,7 +241,7 @@ fn inputs(specs: &[InputSpec], options: &VerifyOptions) -> Result<Vec<Vec<Tensor
                 }
                 None => {
                     return Err(usage(format!(
-                        "input '{name}' is {dtype}: only f32 inputs are drawn at random; give --data {name}=FILE.npy"
+                        "input '{name}' is {dtype}: only f32 inputs are drawn at random; give {flag} {name}=FILE.npy"
                     )))
                 }
             });
@@ -308,7 +322,14 @@ pub fn verify(source: &Path, model: &Path, options: &VerifyOptions) -> Result<Ve
         out_order.push(at);
     }
     let specs: Vec<InputSpec> = specs.into_iter().flatten().collect();
-    let samples = inputs(&specs, options)?;
+    let drawn = InputSource {
+        flag: "--data",
+        data: &options.data,
+        samples: options.samples,
+        default: 16,
+        seed: options.seed,
+    };
+    let samples = inputs(&specs, &drawn)?;
     let fetch: Vec<_> = out_order.iter().map(|&i| graph.outputs[i].value).collect();
     let out_specs: Vec<litert::TensorSpec> = m.outputs().cloned().collect();
     let mut acc: Vec<Acc> = out_specs.iter().map(|_| Acc::default()).collect();
