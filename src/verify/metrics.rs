@@ -208,13 +208,20 @@ mod tests {
         assert!((psnr(&c, &d) - 10.0 * (255.0f64 * 255.0 / 16.0).log10()).abs() < 1e-9);
     }
 
+    /// Two `n`×`n` images, the second the first with a position-dependent perturbation (the pair the
+    /// NumPy reference values below were computed on).
+    fn textured_pair(n: usize) -> (Image, Image) {
+        let a = image(n, n, |y, x, c| ((y * 17 + x * 29 + c * 83) % 251) as u8);
+        let b = image(n, n, |y, x, c| {
+            ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8
+        });
+        (a, b)
+    }
+
     #[test]
     fn ssim_matches_a_value_computed_by_tools_quant_quality() {
         // quant_quality.ssim of these two 12×12 images, computed with NumPy: 0.7606357938101915.
-        let a = image(12, 12, |y, x, c| ((y * 17 + x * 29 + c * 83) % 251) as u8);
-        let b = image(12, 12, |y, x, c| {
-            ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8
-        });
+        let (a, b) = textured_pair(12);
         let s = ssim(&a, &b);
         assert!((s - SSIM_FROM_NUMPY).abs() < 1e-12, "{s}");
     }
@@ -223,10 +230,7 @@ mod tests {
     #[test]
     fn images_smaller_than_the_window_take_the_largest_odd_window_that_fits() {
         // 8×8 (an 8 px generator): a 7-tap window; quant_quality.ssim gives 0.8161673759218561.
-        let a = image(8, 8, |y, x, c| ((y * 17 + x * 29 + c * 83) % 251) as u8);
-        let b = image(8, 8, |y, x, c| {
-            ((y * 17 + x * 29 + c * 83 + (x * y) % 13) % 251) as u8
-        });
+        let (a, b) = textured_pair(8);
         let s = ssim(&a, &b);
         assert!((s - 0.8161673759218561).abs() < 1e-12, "{s}");
         assert_eq!(ssim(&a, &a), 1.0);
