@@ -203,15 +203,15 @@ impl Rewrite<'_> {
         &self.tensors[i as usize]
     }
 
-    fn is_int8_weight(&self, w: i32) -> bool {
-        self.full_int8_weights.contains(&w)
-            && matches!(
-                self.t(w).data,
-                Some(TensorData::Quantized {
-                    to: StoredAs::Int8(_),
-                    ..
-                })
-            )
+    /// The per-channel scales of `w`, if it is a weight stored for full-integer compute.
+    fn int8_weight_scales(&self, w: i32) -> Option<std::sync::Arc<[f32]>> {
+        match &self.t(w).data {
+            Some(TensorData::Quantized {
+                to: StoredAs::Int8(s),
+                ..
+            }) if self.full_int8_weights.contains(&w) => Some(s.clone()),
+            _ => None,
+        }
     }
 
     /// [`kernel`]'s kernel for `op`, if its weight is int8, its input an activation with a range,
@@ -232,7 +232,7 @@ impl Rewrite<'_> {
             b if b < 0 => true,
             b => self.t(b).dtype == DType::F32 && self.t(b).data.is_some(),
         };
-        (self.is_int8_weight(*op.inputs.get(k.weight)?)
+        (self.int8_weight_scales(*op.inputs.get(k.weight)?).is_some()
             && positions >= MIN_INT8_CONV_POSITIONS
             && channels >= MIN_INT8_CONV_CHANNELS
             && input_ok
@@ -266,7 +266,7 @@ impl Rewrite<'_> {
         let mut op = op.clone();
         let dequantize_weight = !dynamic_kernel(op.code.builtin, WeightMode::Int8Dynamic);
         for i in op.inputs.iter_mut() {
-            *i = if dequantize_weight && *i >= 0 && self.is_int8_weight(*i) {
+            *i = if dequantize_weight && *i >= 0 && self.int8_weight_scales(*i).is_some() {
                 self.dequantized(*i)
             } else {
                 self.as_float(*i)
@@ -334,13 +334,9 @@ impl Rewrite<'_> {
             .quantization
             .as_ref()
             .map_or(1.0, |q| q.scale[0]);
-        let w_scales = match &self.t(op.inputs[k.weight]).data {
-            Some(TensorData::Quantized {
-                to: StoredAs::Int8(s),
-                ..
-            }) => s.clone(),
-            _ => unreachable!("int8_kernel checked the weight"),
-        };
+        let w_scales = self
+            .int8_weight_scales(op.inputs[k.weight])
+            .expect("int8_kernel checked the weight");
         if let Some(&b) = op.inputs.get(k.bias).filter(|&&b| b >= 0) {
             new.inputs[k.bias] = self.int32_bias(b, in_scale, &w_scales)?;
         }
