@@ -230,6 +230,9 @@ pub enum BuiltinOptions {
     },
     FullyConnected {
         keep_num_dims: bool,
+        /// A dynamic-range FULLY_CONNECTED quantizes each input row with its own zero point instead
+        /// of symmetrically (written only when true).
+        asymmetric_quantize_inputs: bool,
     },
     Add,
     Sub,
@@ -306,6 +309,7 @@ pub mod opt {
     // FullyConnectedOptions
     pub const FC_ACTIVATION: VOffsetT = field(0);
     pub const FC_KEEP_NUM_DIMS: VOffsetT = field(2);
+    pub const FC_ASYMMETRIC_QUANTIZE_INPUTS: VOffsetT = field(3);
     // AddOptions, SubOptions, MulOptions, DivOptions
     pub const ARITH_ACTIVATION: VOffsetT = field(0);
     // ReducerOptions
@@ -424,9 +428,17 @@ impl BuiltinOptions {
                 fbb.push_slot_always(TCONV_STRIDE_H, stride_h);
                 fbb.push_slot_always(TCONV_ACTIVATION, ACTIVATION_NONE);
             }
-            BuiltinOptions::FullyConnected { keep_num_dims } => {
+            BuiltinOptions::FullyConnected {
+                keep_num_dims,
+                asymmetric_quantize_inputs,
+            } => {
                 fbb.push_slot_always(FC_ACTIVATION, ACTIVATION_NONE);
                 fbb.push_slot_always(FC_KEEP_NUM_DIMS, keep_num_dims);
+                fbb.push_slot(
+                    FC_ASYMMETRIC_QUANTIZE_INPUTS,
+                    asymmetric_quantize_inputs,
+                    false,
+                );
             }
             BuiltinOptions::Add
             | BuiltinOptions::Sub
@@ -602,6 +614,11 @@ mod tests {
                 FC_ACTIVATION,
             ),
             ("FullyConnectedOptions", "keepNumDims", FC_KEEP_NUM_DIMS),
+            (
+                "FullyConnectedOptions",
+                "asymmetricQuantizeInputs",
+                FC_ASYMMETRIC_QUANTIZE_INPUTS,
+            ),
             ("AddOptions", "fusedActivationFunction", ARITH_ACTIVATION),
             ("SubOptions", "fusedActivationFunction", ARITH_ACTIVATION),
             ("MulOptions", "fusedActivationFunction", ARITH_ACTIVATION),

@@ -276,15 +276,21 @@ fn clip_is_two_ops_and_row_select_reshapes_its_condition() {
     );
 }
 
-#[test]
-fn matmul_weights_are_out_by_in_and_reshape_gets_its_shape() {
-    let mut g = Graph::new();
-    let x = placeholder(&mut g, "x", &[2, 3]);
+/// `mm = x @ w`: x a `[rows, 3]` input, w the constant `iota([3, 4])`.
+fn matmul(g: &mut Graph, rows: i64) -> NodeIndex {
+    let x = placeholder(g, "x", &[rows, 3]);
     let w = g.add_const("w", iota(&[3, 4]));
     let mm = g.add(Node::new("mm", Op::MatMul));
     g.connect(x.into(), mm, 0);
     g.connect(w.into(), mm, 1);
-    typed(&mut g, mm, DType::F32, &[2, 4]);
+    typed(g, mm, DType::F32, &[rows, 4]);
+    mm
+}
+
+#[test]
+fn matmul_weights_are_out_by_in_and_reshape_gets_its_shape() {
+    let mut g = Graph::new();
+    let mm = matmul(&mut g, 2);
     let shape = g.add_const("s", Tensor::from_vec(vec![2], vec![4i64, 2]));
     let r = g.add(Node::new("r", Op::Reshape));
     g.connect(mm.into(), r, 0);
@@ -307,6 +313,35 @@ fn matmul_weights_are_out_by_in_and_reshape_gets_its_shape() {
     let shape_t = sg.operators[1].inputs[1] as usize;
     assert_eq!(i32s(m.tensor_data(&bytes, shape_t)), vec![4, 2]);
     assert_eq!(tensor_index(&m, "r"), sg.outputs[0] as usize);
+}
+
+/// A dynamic-range FULLY_CONNECTED quantizes its input with a zero point (StyleGAN's dense inputs are
+/// leaky-ReLU outputs, mostly positive: symmetric quantization would spend half its levels on values
+/// that never occur); a float one is written without the field, as before.
+#[test]
+fn a_dynamic_range_matmul_quantizes_its_input_asymmetrically() {
+    use super::quant::WeightMode;
+    let mut g = Graph::new();
+    let mm = matmul(&mut g, 1);
+    output(&mut g, "mm", mm);
+    for (mode, asymmetric) in [
+        (WeightMode::Float, false),
+        (WeightMode::Int8Weights, false),
+        (WeightMode::Int8Dynamic, true),
+        (WeightMode::Int4Dynamic, true),
+    ] {
+        let options = super::BackendOptions {
+            weights: mode,
+            ..Default::default()
+        };
+        let bytes = super::write_tflite_with(&g, &options).unwrap();
+        let m = read_model(&bytes).unwrap();
+        let fc = (0..m.subgraphs[0].operators.len())
+            .find(|&i| m.op_code(i) == builtin::FULLY_CONNECTED)
+            .unwrap();
+        let got = m.option(&bytes, fc, opt::FC_ASYMMETRIC_QUANTIZE_INPUTS, false);
+        assert_eq!(got, asymmetric, "{}", mode.name());
+    }
 }
 
 #[test]

@@ -217,10 +217,14 @@ impl<'g> Lowerer<'g> {
             None => -1,
         };
         let out = self.conv_outputs(n)?;
+        // An integer weight read by the op itself: its dynamic-range kernel quantizes the input at run
+        // time, and StyleGAN's dense inputs (leaky-ReLU outputs) are far from centred on 0.
+        let dynamic = self.plan.tensors[w as usize].dtype == DType::I8;
         self.emit(
             b::FULLY_CONNECTED,
             O::FullyConnected {
                 keep_num_dims: false,
+                asymmetric_quantize_inputs: dynamic,
             },
             vec![a, w, bias],
             out,
