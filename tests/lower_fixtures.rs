@@ -114,6 +114,16 @@ fn generator_uint8_32() {
     check("generator_uint8_32");
 }
 
+#[test]
+fn generator_conditional_16() {
+    check("generator_conditional_16");
+}
+
+#[test]
+fn synthesis_nostyles_16() {
+    check("synthesis_nostyles_16");
+}
+
 /// Every fixture directory has a test above: a new fixture cannot go unchecked.
 #[test]
 fn every_fixture_is_tested() {
@@ -125,6 +135,8 @@ fn every_fixture_is_tested() {
         "mapping",
         "generator_full_32",
         "generator_uint8_32",
+        "generator_conditional_16",
+        "synthesis_nostyles_16",
     ];
     let mut found: Vec<String> = std::fs::read_dir(common::fixtures_dir())
         .unwrap()

@@ -290,6 +290,27 @@ fn the_generator_pickle_holds_the_frozen_fixtures_weights() {
     );
 }
 
+/// A model's operators (by name) and the hashes of its constant buffers, each sorted: what two models
+/// that differ only in names and order have in common.
+fn ops_and_constants(model: &Path) -> (Vec<String>, Vec<u64>) {
+    let bytes = std::fs::read(model).unwrap();
+    let m = sgc_backends::read_model(&bytes).unwrap();
+    let mut ops: Vec<String> = m.subgraphs[0]
+        .operators
+        .iter()
+        .map(|o| m.operator_codes[o.opcode_index as usize].name())
+        .collect();
+    ops.sort();
+    let mut data: Vec<u64> = m
+        .buffers
+        .iter()
+        .filter_map(|b| b.data.as_ref())
+        .map(|d| sgc_ir::testing::fnv1a(bytes[d.clone()].iter().copied(), None))
+        .collect();
+    data.sort_unstable();
+    (ops, data)
+}
+
 /// The pickle route and the frozen-graph route of the same weights make the same model but for names:
 /// the same operators (as a multiset) and the same constant bytes. (Not byte-identical: node and
 /// tensor names follow each graph — `Gs/G_synthesis/8x8/Conv1/…` against the frozen graph's
@@ -302,22 +323,7 @@ fn the_pickle_and_the_frozen_graph_make_the_same_model() {
         let out = dir.path().join(name);
         let o = common::sgc_lower(src, &out, &[]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let bytes = std::fs::read(&out).unwrap();
-        let m = sgc_backends::read_model(&bytes).unwrap();
-        let mut ops: Vec<String> = m.subgraphs[0]
-            .operators
-            .iter()
-            .map(|o| m.operator_codes[o.opcode_index as usize].name())
-            .collect();
-        ops.sort();
-        let mut data: Vec<u64> = m
-            .buffers
-            .iter()
-            .filter_map(|b| b.data.as_ref())
-            .map(|d| sgc_ir::testing::fnv1a(bytes[d.clone()].iter().copied(), None))
-            .collect();
-        data.sort_unstable();
-        (ops, data)
+        ops_and_constants(&out)
     };
     let pkl = model(&fixture("generator_32.pkl"), "pkl.tflite");
     let pb = model(
@@ -326,6 +332,46 @@ fn the_pickle_and_the_frozen_graph_make_the_same_model() {
     );
     assert_eq!(pkl.0, pb.0, "operators");
     assert_eq!(pkl.1, pb.1, "constant bytes");
+}
+
+/// The architecture kwargs the official networks leave at their defaults, each set otherwise in one
+/// of two pickles holding the weights of frozen fixtures of the same configuration: `conditional_16.pkl`
+/// (labels [N, 3] embedded and joined to the latents, ReLU in both networks, pixel norm and no instance
+/// norm, a dense 4×4 input layer) and `synthesis_nostyles_16.pkl` (no styles: one dlatent row). Each
+/// lowers with its inputs found (`labels_in` beside `latents_in`) and makes TensorFlow's image in LiteRT;
+/// the frozen graph of the same weights gives the same constant bytes.
+#[test]
+fn every_architecture_kwarg_builds_what_tensorflow_computes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (pkl, fixture_name, inputs) in [
+        (
+            "conditional_16.pkl",
+            "generator_conditional_16",
+            &["latents_in", "labels_in"][..],
+        ),
+        (
+            "synthesis_nostyles_16.pkl",
+            "synthesis_nostyles_16",
+            &["dlatents_in"][..],
+        ),
+    ] {
+        let f = common::Fixture::named(fixture_name);
+        let out = dir.path().join(format!("{fixture_name}.tflite"));
+        let o = common::sgc_lower(&fixture(pkl), &out, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let names: Vec<&str> = f.inputs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, inputs, "{fixture_name}: the fixture's inputs");
+        let (outs, _) = common::run_litert(&out, &f.inputs);
+        common::assert_close(pkl, &outs[0], &f.reference_outputs()[0].1);
+        let pb = dir.path().join(format!("{fixture_name}_pb.tflite"));
+        let o = common::sgc_lower(&f.graph(), &pb, &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            ops_and_constants(&out).1,
+            ops_and_constants(&pb).1,
+            "{pkl}: constant bytes"
+        );
+    }
 }
 
 /// `--network` picks the network of a pickle: `Gs/synthesis` and `Gs/mapping` of generator_32.pkl

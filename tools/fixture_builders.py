@@ -102,6 +102,35 @@ def build_generator(cfg, seed, uint8=False, psi=0.7, randomize_noise=False):
     return gd, [(node_of(latents), z)], [(tensor_ref(out), ref)], vals
 
 
+def build_conditional(cfg, seed):
+    """Gs (G_style) of a conditional network: latents [N, Z] and labels [N, label_size] in (the labels are
+    embedded and joined to the latents in the mapping network), the image out."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(seed)
+        net = Net("Gs", G_style, **cfg)
+        latents = tf.placeholder(tf.float32, [None, cfg["latent_size"]], name="latents_in")
+        labels = tf.placeholder(tf.float32, [None, cfg["label_size"]], name="labels_in")
+        out = net.get_output_for(latents, labels, absolute=True, randomize_noise=False)
+        sess = tf.Session(graph=graph, config=session_config())
+        sess.run(tf.global_variables_initializer())
+        vals = load_weights(sess, net, seed)
+        z = input_array("latents", [1, cfg["latent_size"]], seed)
+        y = input_array("labels", [1, cfg["label_size"]], seed)
+        ref = sess.run(out, {latents: z, labels: y})
+        gd = freeze(sess, graph, [node_of(out)])
+        sess.close()
+    return gd, [(node_of(latents), z), (node_of(labels), y)], [(tensor_ref(out), ref)], vals
+
+
+# The architecture kwargs the 32 px fixtures leave at their defaults, each set otherwise once: a conditional
+# generator with ReLU everywhere, pixel norm instead of instance norm and a dense input layer; a synthesis
+# network without styles (one dlatent row, read by that dense input layer only).
+CONDITIONAL = dict(SMALL, resolution=16, label_size=3, mapping_nonlinearity="relu", nonlinearity="relu",
+                   use_pixel_norm=True, use_instance_norm=False, const_input_layer=False)
+NO_STYLES = dict(SMALL, resolution=16, use_styles=False, const_input_layer=False)
+
+
 NOISE_DRAWS = 64
 
 
@@ -258,6 +287,16 @@ def fixture_specs(full, random_noise=False):
             "control dependency on Assign(G_synthesis/lod <- Gs/lod). After freezing the Assign has a Const "
             "ref input, so TF cannot re-import this graph. " + small + ". Output NCHW float image.",
             lambda: with_extras(build_generator(c, seed), "generator", c, seed, variants=True))
+        specs["generator_conditional_16"] = (
+            "Gs (G_style) of a conditional network, 16 px, otherwise as generator_full_32 but: label_size 3 "
+            "(LabelConcat: labels [N,3] @ weight [3,64] joined to the latents), mapping_nonlinearity and "
+            "nonlinearity 'relu', use_pixel_norm, no instance norm, const_input_layer False (4x4/Dense from "
+            "dlatent row 0). Inputs latents [N,64], labels [N,3]; output NCHW image [N,3,16,16].",
+            lambda: build_conditional(CONDITIONAL, seed))
+        specs["synthesis_nostyles_16"] = (
+            "G_synthesis with use_styles False (dlatents [N,1,64], no StyleMod) and const_input_layer False, "
+            "16 px, otherwise as synthesis_recursive_32. Output NCHW image [N,3,16,16].",
+            lambda: build_synthesis(NO_STYLES, "recursive", "auto", seed))
         specs["generator_uint8_32"] = (
             "Graph built by Gs.run(latents, None, randomize_noise=False, truncation_psi=0.7, "
             "output_transform=dict(func=convert_images_to_uint8, nchw_to_nhwc=True)): Split(num_split 1) on "

@@ -15,6 +15,9 @@ Writes:
   alone with `fused_scale=True`, the weights of tests/fixtures/synthesis_fused_32;
   `synthesis_recursive_32.pkl` / `synthesis_fixed_32.pkl`: it with `structure='recursive'` / `'fixed'`
   (only ToRGB_lod0), the weights and outputs of tests/fixtures/synthesis_recursive_32 / _fixed_32;
+  `conditional_16.pkl` (G, D, Gs) and `synthesis_nostyles_16.pkl`: the weights of
+  tests/fixtures/generator_conditional_16 and synthesis_nostyles_16 (labels, ReLU, pixel norm, no
+  instance norm, no styles, a dense input layer);
 - hostile and broken pickles for the error tests (`bad_*.pkl`): globals outside the format
   (`os.system`, `builtins.eval`, `subprocess.Popen`, also inside an otherwise valid network), truncated
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
@@ -47,6 +50,11 @@ MARKER = "sgc_pickle_marker"
 # (not imported: those modules load TensorFlow).
 SMALL = dict(resolution=32, latent_size=64, dlatent_size=64, mapping_fmaps=64, fmap_base=256, fmap_max=64)
 GLOBAL_SEED = 20190205
+# tools/fixture_builders.py CONDITIONAL and NO_STYLES: the kwargs of generator_conditional_16 and
+# synthesis_nostyles_16.
+CONDITIONAL = dict(SMALL, resolution=16, label_size=3, mapping_nonlinearity="relu", nonlinearity="relu",
+                   use_pixel_norm=True, use_instance_norm=False, const_input_layer=False)
+NO_STYLES = dict(SMALL, resolution=16, use_styles=False, const_input_layer=False)
 
 
 def network_class():
@@ -115,16 +123,21 @@ def g_variables(value, kw):
     def epilogue(scope, c):
         var(f"{scope}/Noise/weight", [c])
         var(f"{scope}/bias", [c])
-        var(f"{scope}/StyleMod/weight", [dlatent, 2 * c])
-        var(f"{scope}/StyleMod/bias", [2 * c])
+        if kw.get("use_styles", True):
+            var(f"{scope}/StyleMod/weight", [dlatent, 2 * c])
+            var(f"{scope}/StyleMod/bias", [2 * c])
 
     def torgb(res):
         lod = res_log2 - res
         var(f"ToRGB_lod{lod}/weight", [1, 1, nf(res - 1), channels])
         var(f"ToRGB_lod{lod}/bias", [channels])
 
-    var("4x4/Const/const", [1, nf(1), 4, 4])
-    epilogue("4x4/Const", nf(1))
+    if kw.get("const_input_layer", True):
+        var("4x4/Const/const", [1, nf(1), 4, 4])
+        epilogue("4x4/Const", nf(1))
+    else:
+        var("4x4/Dense/weight", [dlatent, nf(1) * 16])
+        epilogue("4x4/Dense", nf(1))
     var("4x4/Conv/weight", [3, 3, nf(1), nf(1)])
     epilogue("4x4/Conv", nf(1))
     torgb(2)
@@ -137,6 +150,9 @@ def g_variables(value, kw):
         torgb(res)
     mapping = []
     fin, fmaps, layers = kw.get("latent_size", 512), kw.get("mapping_fmaps", 512), kw.get("mapping_layers", 8)
+    if kw.get("label_size", 0):  # the labels' embedding, joined to the latents
+        var("LabelConcat/weight", [kw["label_size"], fin], mapping)
+        fin *= 2
     for i in range(layers):
         fout = dlatent if i == layers - 1 else fmaps
         var(f"Dense{i}/weight", [fin, fout], mapping)
@@ -148,7 +164,7 @@ def g_variables(value, kw):
 def generator_networks(kw, value, d_value):
     """(G, D, Gs) of a G_style with static kwargs `kw`: its components get G's kwargs (the mapping network
     also dlatent_broadcast), as the official G_style passes them."""
-    n_layers = 2 * int(np.log2(kw["resolution"])) - 2
+    n_layers = 2 * int(np.log2(kw["resolution"])) - 2 if kw.get("use_styles", True) else 1
     # G and Gs share their arrays (as after Gs.copy_vars_from(G)): pickle then stores each once.
     cache = {}
 
@@ -289,6 +305,14 @@ def main():
     last_torgb = [(k, v) for k, v in syn["variables"] if not k.startswith("ToRGB_lod") or k.startswith("ToRGB_lod0/")]
     fixed = net("G_synthesis", "G_synthesis", dict(SMALL, num_channels=3, structure="fixed"), last_torgb)
     (out / "synthesis_fixed_32.pkl").write_bytes(pickle.dumps(fixed, protocol=4))
+    # tests/fixtures/generator_conditional_16 and synthesis_nostyles_16: the architecture kwargs that the
+    # others leave at their defaults.
+    cond = generator_networks(dict(CONDITIONAL, num_channels=3), lambda k, s: weight_value(k, s, GLOBAL_SEED),
+                              lambda k, s: weight_value(k, s, 1))
+    (out / "conditional_16.pkl").write_bytes(pickle.dumps(cond, protocol=4))
+    plain = g_variables(lambda k, s: weight_value(k, s, GLOBAL_SEED), NO_STYLES)[0]
+    nostyles = net("G_synthesis", "G_synthesis", dict(NO_STYLES, num_channels=3), plain)
+    (out / "synthesis_nostyles_16.pkl").write_bytes(pickle.dumps(nostyles, protocol=4))
 
     touch = f"touch {MARKER}"
     bad = {

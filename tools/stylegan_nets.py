@@ -290,12 +290,17 @@ def G_style(latents_in, labels_in, truncation_psi=0.7, truncation_cutoff=8, is_t
 
 
 def G_mapping(latents_in, labels_in, latent_size=512, label_size=0, dlatent_size=512, dlatent_broadcast=None,
-              mapping_layers=8, mapping_fmaps=512, mapping_lrmul=0.01, use_wscale=True, normalize_latents=True,
-              dtype="float32", **_kwargs):
-    act, gain = leaky_relu, np.sqrt(2)
+              mapping_layers=8, mapping_fmaps=512, mapping_lrmul=0.01, mapping_nonlinearity="lrelu",
+              use_wscale=True, normalize_latents=True, dtype="float32", **_kwargs):
+    act, gain = {"relu": (tf.nn.relu, np.sqrt(2)), "lrelu": (leaky_relu, np.sqrt(2))}[mapping_nonlinearity]
     latents_in.set_shape([None, latent_size])
     labels_in.set_shape([None, label_size])
     x = tf.cast(latents_in, dtype)
+    if label_size:  # a conditional network: the labels' embedding joins the latents
+        with tf.variable_scope("LabelConcat"):
+            w = tf.get_variable("weight", shape=[label_size, latent_size],
+                                initializer=tf.initializers.random_normal())
+            x = tf.concat([x, tf.matmul(tf.cast(labels_in, dtype), tf.cast(w, dtype))], axis=1)
     if normalize_latents:
         x = pixel_norm(x)
     for layer_idx in range(mapping_layers):
@@ -311,9 +316,10 @@ def G_mapping(latents_in, labels_in, latent_size=512, label_size=0, dlatent_size
 
 
 def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, fmap_base=8192,
-                fmap_decay=1.0, fmap_max=512, use_noise=True, randomize_noise=True, use_wscale=True,
-                dtype="float32", fused_scale="auto", blur_filter=(1, 2, 1), structure="auto",
-                is_template_graph=False, force_clean_graph=False, **_kwargs):
+                fmap_decay=1.0, fmap_max=512, use_styles=True, const_input_layer=True, use_noise=True,
+                randomize_noise=True, nonlinearity="lrelu", use_wscale=True, use_pixel_norm=False,
+                use_instance_norm=True, dtype="float32", fused_scale="auto", blur_filter=(1, 2, 1),
+                structure="auto", is_template_graph=False, force_clean_graph=False, **_kwargs):
     res_log2 = int(np.log2(resolution))
     assert resolution == 2 ** res_log2 and resolution >= 4
 
@@ -329,10 +335,11 @@ def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, 
         randomize_noise = False
     if structure == "auto":
         structure = "linear" if force_clean_graph else "recursive"
-    act, gain = leaky_relu, np.sqrt(2)
+    act, gain = {"relu": (tf.nn.relu, np.sqrt(2)), "lrelu": (leaky_relu, np.sqrt(2))}[nonlinearity]
     num_layers = res_log2 * 2 - 2
+    num_styles = num_layers if use_styles else 1
 
-    dlatents_in.set_shape([None, num_layers, dlatent_size])
+    dlatents_in.set_shape([None, num_styles, dlatent_size])
     dlatents_in = tf.cast(dlatents_in, dtype)
     lod_in = tf.cast(tf.get_variable("lod", initializer=np.float32(0), trainable=False), dtype)
 
@@ -348,13 +355,23 @@ def G_synthesis(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, 
             x = apply_noise(x, noise_inputs[layer_idx], randomize_noise=randomize_noise)
         x = apply_bias(x)
         x = act(x)
-        x = instance_norm(x)
-        return style_mod(x, dlatents_in[:, layer_idx], use_wscale=use_wscale)
+        if use_pixel_norm:
+            x = pixel_norm(x)
+        if use_instance_norm:
+            x = instance_norm(x)
+        if use_styles:
+            x = style_mod(x, dlatents_in[:, layer_idx], use_wscale=use_wscale)
+        return x
 
     with tf.variable_scope("4x4"):
-        with tf.variable_scope("Const"):
-            x = tf.get_variable("const", shape=[1, nf(1), 4, 4], initializer=tf.initializers.ones())
-            x = layer_epilogue(tf.tile(tf.cast(x, dtype), [tf.shape(dlatents_in)[0], 1, 1, 1]), 0)
+        if const_input_layer:
+            with tf.variable_scope("Const"):
+                x = tf.get_variable("const", shape=[1, nf(1), 4, 4], initializer=tf.initializers.ones())
+                x = layer_epilogue(tf.tile(tf.cast(x, dtype), [tf.shape(dlatents_in)[0], 1, 1, 1]), 0)
+        else:  # a dense layer from the first dlatent, with the gain Progressive GAN's code had
+            with tf.variable_scope("Dense"):
+                x = dense(dlatents_in[:, 0], fmaps=nf(1) * 16, gain=gain / 4, use_wscale=use_wscale)
+                x = layer_epilogue(tf.reshape(x, [-1, nf(1), 4, 4]), 0)
         with tf.variable_scope("Conv"):
             x = layer_epilogue(conv2d(x, fmaps=nf(1), kernel=3, gain=gain, use_wscale=use_wscale), 1)
 

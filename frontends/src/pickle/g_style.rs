@@ -54,6 +54,17 @@ struct Config {
     dlatent_broadcast: Option<usize>,
     /// `structure='fixed'`: one ToRGB, after the last block (the network has no others).
     fixed: bool,
+    /// Conditioning labels `[N, label_size]` (0: none): embedded and joined to the latents.
+    label_size: usize,
+    /// `mapping_nonlinearity` / `nonlinearity` is 'relu' (else 'lrelu', slope 0.2).
+    mapping_relu: bool,
+    relu: bool,
+    use_pixel_norm: bool,
+    use_instance_norm: bool,
+    /// Without styles the synthesis network reads one dlatent row (the input layer's, if any).
+    use_styles: bool,
+    /// The 4×4 input is a learned constant; else a dense layer of the first dlatent.
+    const_input_layer: bool,
 }
 
 /// Kwargs a value of which changes nothing at inference (training options, dtype).
@@ -91,6 +102,13 @@ impl Config {
             truncation_cutoff: Some(8),
             dlatent_broadcast: None,
             fixed: false,
+            label_size: 0,
+            mapping_relu: false,
+            relu: false,
+            use_pixel_norm: false,
+            use_instance_norm: true,
+            use_styles: true,
+            const_input_layer: true,
         };
         let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
         for comp in &n.components {
@@ -110,9 +128,11 @@ impl Config {
                 Kwarg::Bool(x) => Ok(*x),
                 _ => Err(format!("static kwarg {k}={v}: expected True or False")),
             };
-            // The official options sgc does not build (yet) are refused by name: a network built
-            // without them would not be the network pickled.
-            let unsupported = || Err(format!("static kwarg {k}={v} is not supported yet"));
+            // The official activation functions ('relu' or 'lrelu'): is it 'relu'?
+            let relu = || match v {
+                Kwarg::Str(a) if a == "relu" || a == "lrelu" => Ok(a == "relu"),
+                _ => Err(format!("static kwarg {k}={v}: expected 'relu' or 'lrelu'")),
+            };
             match k.as_str() {
                 "resolution" => c.resolution = int()?,
                 "num_channels" => c.num_channels = int()?,
@@ -186,19 +206,14 @@ impl Config {
                         _ => Some(int()?),
                     }
                 }
-                "label_size" if matches!(v, Kwarg::Int(0)) => {}
+                "label_size" => c.label_size = int()?,
                 "randomize_noise" => {} // a run-time choice; see the module doc
-                "use_styles" | "const_input_layer" | "use_instance_norm"
-                    if *v == Kwarg::Bool(true) => {}
-                "use_pixel_norm" if *v == Kwarg::Bool(false) => {}
-                "nonlinearity" | "mapping_nonlinearity" if *v == Kwarg::Str("lrelu".into()) => {}
-                "label_size"
-                | "use_styles"
-                | "const_input_layer"
-                | "use_instance_norm"
-                | "use_pixel_norm"
-                | "nonlinearity"
-                | "mapping_nonlinearity" => return unsupported(),
+                "use_styles" => c.use_styles = boolean()?,
+                "const_input_layer" => c.const_input_layer = boolean()?,
+                "use_instance_norm" => c.use_instance_norm = boolean()?,
+                "use_pixel_norm" => c.use_pixel_norm = boolean()?,
+                "nonlinearity" => c.relu = relu()?,
+                "mapping_nonlinearity" => c.mapping_relu = relu()?,
                 other if INERT.contains(&other) => {}
                 other => return Err(format!("unknown static kwarg '{other}' (={v})")),
             }
@@ -218,6 +233,14 @@ impl Config {
 
     fn num_layers(&self) -> usize {
         2 * self.res_log2() - 2
+    }
+
+    /// Rows of the synthesis network's dlatents: one per layer, or one without styles.
+    fn num_styles(&self) -> usize {
+        match self.use_styles {
+            true => self.num_layers(),
+            false => 1,
+        }
     }
 
     fn nf(&self, stage: usize) -> usize {
@@ -316,6 +339,19 @@ impl Builder<'_> {
         )
     }
 
+    fn matmul(&mut self, name: &str, x: &str, w: &str) -> String {
+        self.e.add(
+            name,
+            "MatMul",
+            &[x, w],
+            &[
+                ("T", ty(F32)),
+                ("transpose_a", b(false)),
+                ("transpose_b", b(false)),
+            ],
+        )
+    }
+
     fn tile(&mut self, name: &str, x: &str, multiples: &str) -> String {
         self.e.add(
             name,
@@ -365,6 +401,15 @@ impl Builder<'_> {
                 ("shrink_axis_mask", i(shrink_axis_mask)),
             ],
         )
+    }
+
+    /// The `labels_in` placeholder `[N, label_size]` of a conditional network (none without labels:
+    /// the official graph's `[N, 0]` one feeds nothing).
+    fn labels(&mut self) -> Option<String> {
+        (self.c.label_size > 0).then(|| {
+            self.e
+                .placeholder("labels_in", &[-1, self.c.label_size as i64])
+        })
     }
 
     /// `tf.shape(x)[0]`.
@@ -487,6 +532,14 @@ impl Builder<'_> {
         self.binary(&format!("{p}/LeakyReLU/Maximum"), "Maximum", x, &m)
     }
 
+    /// The nonlinearity: `tf.nn.relu` or the official leaky ReLU.
+    fn act(&mut self, p: &str, x: &str, relu: bool) -> String {
+        match relu {
+            true => self.e.op(&format!("{p}/Relu"), "Relu", &[x]),
+            false => self.leaky_relu(p, x),
+        }
+    }
+
     fn pixel_norm(&mut self, p: &str, x: &str) -> String {
         let sq = self.e.op(&format!("{p}/PixelNorm/Square"), "Square", &[x]);
         let m = self.mean(&format!("{p}/PixelNorm/Mean"), &sq, &[1]);
@@ -571,16 +624,7 @@ impl Builder<'_> {
         let s_scope = format!("{scope}/StyleMod");
         let p = format!("{}/{s_scope}", vars.scope_prefix());
         let w = self.weight(&s_scope, vars, &[self.c.dlatent_size, 2 * c], 1.0, 1.0);
-        let style = self.e.add(
-            &format!("{p}/MatMul"),
-            "MatMul",
-            &[dlatent, &w],
-            &[
-                ("T", ty(F32)),
-                ("transpose_a", b(false)),
-                ("transpose_b", b(false)),
-            ],
-        );
+        let style = self.matmul(&format!("{p}/MatMul"), dlatent, &w);
         let style = self.bias(&s_scope, vars, &style, 2 * c, 1.0, false);
         let style = self.reshape(&format!("{p}/Reshape_1"), &style, &[-1, 2, c as i32, 1, 1]);
         let s0 = self.strided_slice(
@@ -634,8 +678,16 @@ impl Builder<'_> {
             x = self.binary(&format!("{p}/Noise/add"), "AddV2", &x, &m);
         }
         let x = self.bias(scope, vars, &x, c, 1.0, true);
-        let x = self.leaky_relu(&p, &x);
-        let x = self.instance_norm(&p, &x);
+        let mut x = self.act(&p, &x, self.c.relu);
+        if self.c.use_pixel_norm {
+            x = self.pixel_norm(&p, &x);
+        }
+        if self.c.use_instance_norm {
+            x = self.instance_norm(&p, &x);
+        }
+        if !self.c.use_styles {
+            return x;
+        }
         let row = self.dlatent_row(&p, dlatents, layer);
         self.style_mod(scope, vars, &x, c, &row)
     }
@@ -740,18 +792,38 @@ impl Builder<'_> {
         let rl = c.res_log2();
         let g = vars.scope_prefix();
         let gain = 2f64.sqrt();
-        // 4×4: the learned constant, tiled over the batch.
         let nf1 = c.nf(1);
-        let cst = vars.take("4x4/Const/const", &[1, nf1, 4, 4]);
-        let cst = self.e.tensor(&format!("{g}/4x4/Const/const"), &cst);
-        let n = self.batch(&format!("{g}/4x4/Const"), dlatents);
-        let one = self.int_const(&format!("{g}/4x4/Const/Tile/multiples/1"), 1);
-        let mult = self.pack(
-            &format!("{g}/4x4/Const/Tile/multiples"),
-            &[&n, &one, &one, &one],
-        );
-        let x = self.tile(&format!("{g}/4x4/Const/Tile"), &cst, &mult);
-        let x = self.epilogue("4x4/Const", vars, &x, nf1, 2, 0, dlatents);
+        let x = match c.const_input_layer {
+            // 4×4: the learned constant, tiled over the batch.
+            true => {
+                let cst = vars.take("4x4/Const/const", &[1, nf1, 4, 4]);
+                let cst = self.e.tensor(&format!("{g}/4x4/Const/const"), &cst);
+                let n = self.batch(&format!("{g}/4x4/Const"), dlatents);
+                let one = self.int_const(&format!("{g}/4x4/Const/Tile/multiples/1"), 1);
+                let mult = self.pack(
+                    &format!("{g}/4x4/Const/Tile/multiples"),
+                    &[&n, &one, &one, &one],
+                );
+                let x = self.tile(&format!("{g}/4x4/Const/Tile"), &cst, &mult);
+                self.epilogue("4x4/Const", vars, &x, nf1, 2, 0, dlatents)
+            }
+            // A dense layer of the first dlatent, with a quarter of the gain (as Progressive GAN's
+            // code had it), reshaped to [N, nf1, 4, 4].
+            false => {
+                let p = format!("{g}/4x4/Dense");
+                let row = self.dlatent_row(&p, dlatents, 0);
+                let w = self.weight(
+                    "4x4/Dense",
+                    vars,
+                    &[c.dlatent_size, nf1 * 16],
+                    gain / 4.0,
+                    1.0,
+                );
+                let y = self.matmul(&format!("{p}/MatMul"), &row, &w);
+                let y = self.reshape(&format!("{p}/Reshape_1"), &y, &[-1, nf1 as i32, 4, 4]);
+                self.epilogue("4x4/Dense", vars, &y, nf1, 2, 0, dlatents)
+            }
+        };
         let y = self.conv2d("4x4/Conv", vars, &x, [3, nf1, nf1], gain);
         let mut x = self.epilogue("4x4/Conv", vars, &y, nf1, 2, 1, dlatents);
         // The linear structure: every ToRGB, lerped by lod (see the module doc); the fixed one: the
@@ -811,14 +883,36 @@ impl Builder<'_> {
 
     /// G_mapping on `latents` ([N, latent_size]): dlatents [N, dlatent_size], or broadcast to
     /// [N, rows, dlatent_size].
-    fn mapping(&mut self, vars: &mut Vars, latents: &str, broadcast: Option<usize>) -> String {
+    fn mapping(
+        &mut self,
+        vars: &mut Vars,
+        latents: &str,
+        labels: Option<&str>,
+        broadcast: Option<usize>,
+    ) -> String {
         let c = self.c.clone();
         let g = vars.scope_prefix();
         let mut x = latents.to_string();
+        let mut fin = c.latent_size;
+        // A conditional network: the labels' embedding (an unscaled [label_size, latent_size]
+        // weight) joins the latents.
+        if let Some(labels) = labels {
+            let p = format!("{g}/LabelConcat");
+            let w = vars.take("LabelConcat/weight", &[c.label_size, c.latent_size]);
+            let w = self.e.tensor(&format!("{p}/weight"), &w);
+            let y = self.matmul(&format!("{p}/MatMul"), labels, &w);
+            let axis = self.int_const(&format!("{p}/concat/axis"), 1);
+            x = self.e.add(
+                &format!("{p}/concat"),
+                "ConcatV2",
+                &[&x, &y, &axis],
+                &[("T", ty(F32)), ("N", i(2)), ("Tidx", ty(I32))],
+            );
+            fin += c.latent_size;
+        }
         if c.normalize_latents {
             x = self.pixel_norm(&g, &x);
         }
-        let mut fin = c.latent_size;
         for layer in 0..c.mapping_layers {
             let scope = format!("Dense{layer}");
             let fout = if layer + 1 == c.mapping_layers {
@@ -827,18 +921,9 @@ impl Builder<'_> {
                 c.mapping_fmaps
             };
             let w = self.weight(&scope, vars, &[fin, fout], 2f64.sqrt(), c.mapping_lrmul);
-            let y = self.e.add(
-                &format!("{g}/{scope}/MatMul"),
-                "MatMul",
-                &[&x, &w],
-                &[
-                    ("T", ty(F32)),
-                    ("transpose_a", b(false)),
-                    ("transpose_b", b(false)),
-                ],
-            );
+            let y = self.matmul(&format!("{g}/{scope}/MatMul"), &x, &w);
             let y = self.bias(&scope, vars, &y, fout, c.mapping_lrmul, false);
-            x = self.leaky_relu(&format!("{g}/{scope}"), &y);
+            x = self.act(&format!("{g}/{scope}"), &y, c.mapping_relu);
             fin = fout;
         }
         if let Some(rows) = broadcast {
@@ -907,7 +992,7 @@ pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, St
             let lod = vars.take("lod", &[]);
             let d = b.e.placeholder(
                 "dlatents_in",
-                &[-1, c.num_layers() as i64, c.dlatent_size as i64],
+                &[-1, c.num_styles() as i64, c.dlatent_size as i64],
             );
             b.synthesis(&mut vars, &d, lod_of(Some(&lod)));
             problems.extend(vars.finish());
@@ -915,7 +1000,8 @@ pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, St
         "G_mapping" => {
             let mut vars = Vars::new(n);
             let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
-            b.mapping(&mut vars, &z, c.dlatent_broadcast);
+            let y = b.labels();
+            b.mapping(&mut vars, &z, y.as_deref(), c.dlatent_broadcast);
             problems.extend(vars.finish());
         }
         "G_style" => {
@@ -924,13 +1010,14 @@ pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, St
             let lod = own.take("lod", &[]);
             let avg = own.take("dlatent_avg", &[c.dlatent_size]);
             let z = b.e.placeholder("latents_in", &[-1, c.latent_size as i64]);
+            let y = b.labels();
             let mut mv = Vars::new(map);
-            let mut dl = b.mapping(&mut mv, &z, Some(c.num_layers()));
+            let mut dl = b.mapping(&mut mv, &z, y.as_deref(), Some(c.num_styles()));
             if let (Some(psi), Some(cutoff)) = (
                 c.truncation_psi.filter(|&p| p != 1.0),
                 c.truncation_cutoff.filter(|&k| k > 0),
             ) {
-                let l = c.num_layers();
+                let l = c.num_styles();
                 let p = format!("{}/Truncation", n.path);
                 let cond: Vec<bool> = (0..l).map(|i| i < cutoff).collect();
                 let cond = b.e.tensor(
@@ -998,6 +1085,45 @@ mod tests {
 
     fn kw(k: &str, v: i64) -> (String, Kwarg) {
         (k.into(), Kwarg::Int(v))
+    }
+
+    /// The two activations the official code knows; anything else is refused by name, as an unknown
+    /// kwarg is. A conditional mapping network gets its `labels_in` input and `LabelConcat`.
+    #[test]
+    fn nonlinearity_and_labels_kwargs() {
+        let base = || {
+            vec![
+                kw("latent_size", 2),
+                kw("dlatent_size", 2),
+                kw("mapping_layers", 1),
+            ]
+        };
+        let vars = |fin| vec![("Dense0/weight", vec![fin, 2]), ("Dense0/bias", vec![2])];
+        let mut relu = base();
+        relu.push(("mapping_nonlinearity".into(), Kwarg::Str("relu".into())));
+        let def = graph_def(&mapping(relu, vars(2)), &BuildOptions::default()).unwrap();
+        assert!(def.node.iter().any(|d| d.op == "Relu"));
+        assert!(!def.node.iter().any(|d| d.op == "Maximum"));
+        let mut tanh = base();
+        tanh.push(("mapping_nonlinearity".into(), Kwarg::Str("tanh".into())));
+        let e = graph_def(&mapping(tanh, vars(2)), &BuildOptions::default()).unwrap_err();
+        assert!(
+            e.contains("mapping_nonlinearity=\"tanh\": expected 'relu' or 'lrelu'"),
+            "{e}"
+        );
+        let mut labels = base();
+        labels.push(kw("label_size", 3));
+        let mut v = vars(4);
+        v.push(("LabelConcat/weight", vec![3, 2]));
+        let def = graph_def(&mapping(labels, v), &BuildOptions::default()).unwrap();
+        let inputs: Vec<&str> = def
+            .node
+            .iter()
+            .filter(|d| d.op == "Placeholder")
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(inputs, ["latents_in", "labels_in"]);
+        assert!(def.node.iter().any(|d| d.op == "ConcatV2"));
     }
 
     #[test]
