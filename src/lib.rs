@@ -46,7 +46,7 @@ pub struct LowerOptions {
     /// `--quantize auto`: choose each layer's weight mode by measurement (overrides the layers that
     /// `quantize_layers` leaves alone).
     pub auto_quant: Option<auto_quant::AutoOptions>,
-    /// `--quantize int8`: how the activations' ranges are measured.
+    /// `--quantize int8`, `--weight-rounding gptq`: the inputs that calibrate.
     pub calibration: calibrate::CalibrationOptions,
     /// For a StyleGAN pickle: the network to build and its noise (`--network`, `--randomize-noise`).
     pub pickle: sgc_frontends::pickle::BuildOptions,
@@ -354,8 +354,12 @@ fn lower_graph(
         notes.extend(int8_notes);
         plan
     } else {
-        sgc_backends::tflite::plan_with(&graph, &backend)
-            .map_err(|error| Error::Backend { file, error })?
+        let mut plan = sgc_backends::tflite::plan_with(&graph, &backend)
+            .map_err(|error| Error::Backend { file, error })?;
+        if options.calibration.gptq {
+            notes.extend(calibrate::gptq(&mut plan, &options.calibration)?);
+        }
+        plan
     };
     let backend_time = start.elapsed();
     stages.push(Stage::now("backend", backend_time));

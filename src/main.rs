@@ -304,14 +304,23 @@ struct AutoArgs {
     /// With --quantize auto: seeded inputs the choice is checked on (layers are ranked on a quarter).
     #[arg(long, value_name = "N", default_value_t = 16)]
     auto_samples: usize,
-    /// With --quantize int8: inputs the activations' ranges are measured on (default: every sample
-    /// of --calibration-data, or 32 seeded N(0, 1) draws).
+    /// With --quantize int8 or --weight-rounding gptq: inputs the activations are measured on
+    /// (default: every sample of --calibration-data, or 32 seeded N(0, 1) draws).
     #[arg(long, value_name = "N")]
     calibration_samples: Option<usize>,
-    /// With --quantize int8: calibration inputs from a .npy file, [NAME=]FILE (one sample in the
-    /// input's shape, or several stacked; repeatable, one per input).
+    /// With --quantize int8 or --weight-rounding gptq: calibration inputs from a .npy file,
+    /// [NAME=]FILE (one sample in the input's shape, or several stacked; repeatable, one per input).
     #[arg(long = "calibration-data", value_name = "[NAME=]FILE")]
     calibration_data: Vec<String>,
+    /// How int8/int4 weights are rounded: nearest (each to its nearest step), or gptq (column by
+    /// column, each column's error moved onto the columns not yet rounded as the layer's inputs on
+    /// the calibration data correlate them: less output error for the same bytes; needs LiteRT).
+    #[arg(
+        long = "weight-rounding",
+        value_name = "nearest|gptq",
+        default_value = "nearest"
+    )]
+    weight_rounding: String,
     /// With --quantize auto or int8: the LiteRT library that measures (as for `sgc verify`).
     #[arg(long, value_name = "PATH")]
     litert_lib: Option<PathBuf>,
@@ -410,6 +419,15 @@ fn run(command: Command) -> Result<(), Error> {
                 samples: auto.calibration_samples,
                 data: auto.calibration_data.iter().map(|d| data_arg(d)).collect(),
                 litert_lib: auto.litert_lib.clone(),
+                gptq: match auto.weight_rounding.as_str() {
+                    "nearest" => false,
+                    "gptq" => true,
+                    other => {
+                        return Err(Error::Usage(format!(
+                            "--weight-rounding {other}: expected nearest or gptq"
+                        )))
+                    }
+                },
             };
             let auto_quant = auto.options(pipeline.custom.quantize == "auto")?;
             let options = LowerOptions {

@@ -6,7 +6,7 @@ that only imports LiteRT), and image quality against the float32 model (tools/qu
 mean/min, PSNR, max pixel error on 16 seeded latents).
 
     python tools/bench_quant.py GRAPH.pb --inputs latents_in=1,512 [-- extra sgc lower args]
-        [--modes float,fp16,int8-weights,int8-dynamic,int8-dynamic+keep=REGEX] [--runs 10]
+        [--modes float,fp16,int8-weights,int8-dynamic,int8-dynamic+gptq,int8-dynamic+keep=REGEX] [--runs 10]
         [--out DIR] [--json OUT.json] [--anchor NAME=MODEL.tflite ...]
 
 --anchor adds a model made by another tool from sgc's float32 model (tools/make_anchors.py: AI Edge
@@ -55,9 +55,14 @@ def peak_rss_mb(model=None):
 
 
 def lower(sgc, graph, out, inputs, mode, extra):
-    """`mode` is a --quantize mode, optionally `MODE+keep=REGEX` for --quantize-keep-float REGEX."""
+    """`mode` is a --quantize mode, optionally `MODE+gptq` for --weight-rounding gptq and/or
+    `MODE[+gptq]+keep=REGEX` for --quantize-keep-float REGEX."""
     mode, _, keep = mode.partition("+keep=")
+    gptq = mode.endswith("+gptq")
+    mode = mode.removesuffix("+gptq")
     cmd = [sgc, "lower", str(graph), "-o", str(out), "--quantize", mode] + extra
+    if gptq:
+        cmd += ["--weight-rounding", "gptq"]
     if keep:
         cmd += ["--quantize-keep-float", keep]
     for i in inputs:

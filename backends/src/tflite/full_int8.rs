@@ -446,6 +446,7 @@ mod tests {
                 view: super::super::quant::ChannelView::new(&[1, 1, 1, 8], 3),
                 perm: Some(&[3, 0, 1, 2]),
                 to: StoredAs::Int8(scales.clone()),
+                rounded: None,
             }),
             quantization: Some(Quantization {
                 scale: scales.to_vec(),

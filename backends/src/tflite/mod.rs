@@ -8,6 +8,7 @@
 
 pub mod flexbuffer;
 pub mod full_int8;
+pub mod gptq;
 pub mod lower;
 pub mod quant;
 pub mod reader;
@@ -125,6 +126,9 @@ pub enum TensorData {
         view: quant::ChannelView,
         perm: Option<&'static [usize]>,
         to: quant::StoredAs,
+        /// The integer values chosen by data ([`gptq`]), one byte each in TFLite's layout; `None`:
+        /// each weight rounded to its nearest step.
+        rounded: Option<std::sync::Arc<[u8]>>,
     },
 }
 
@@ -159,12 +163,18 @@ impl TensorData {
                 view,
                 perm,
                 to,
+                rounded,
             } => {
-                let stored = quant::encode(source, *view, to);
-                let elem = stored.len() / shape.iter().product::<usize>().max(1);
-                let laid_out = match perm {
-                    Some(p) => lower::transpose_bytes(&stored, shape, p, elem),
-                    None => stored,
+                let laid_out = match rounded {
+                    Some(values) => values.to_vec(),
+                    None => {
+                        let stored = quant::encode(source, *view, to);
+                        let elem = stored.len() / shape.iter().product::<usize>().max(1);
+                        match perm {
+                            Some(p) => lower::transpose_bytes(&stored, shape, p, elem),
+                            None => stored,
+                        }
+                    }
                 };
                 std::borrow::Cow::Owned(match to {
                     quant::StoredAs::Int4(_) => quant::pack_int4(&laid_out),

@@ -140,6 +140,7 @@ impl<'g> Lowerer<'g> {
             view,
             perm: layout.perm,
             to,
+            rounded: None,
         };
         let stored = self.add_tensor(TensorPlan {
             name: name.clone(),
