@@ -209,10 +209,7 @@ fn observe(
         }
         for (t, bytes) in outputs.iter().zip(got) {
             if let Some(t) = t {
-                let values: Vec<f32> = bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
+                let values: Vec<f32> = sgc_backends::tflite::quant::f32_values(&bytes).collect();
                 see(*t, &values);
             }
         }
