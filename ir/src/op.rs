@@ -60,7 +60,7 @@ ops! {
     Mean, Sum, Max, Min, Prod,
     // shape and data movement
     Shape, Reshape, Tile, Transpose, StridedSlice, Slice, Pad, Pack, Unpack, ConcatV2, Split,
-    ExpandDims, Squeeze, Fill, BroadcastTo, Cast, ResizeNearestNeighbor, Range,
+    ExpandDims, Squeeze, Fill, BroadcastTo, Cast, ResizeNearestNeighbor, DepthToSpace, Range,
     // random
     RandomStandardNormal, RandomUniform,
 }

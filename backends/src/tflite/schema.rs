@@ -137,7 +137,8 @@ macro_rules! code_table {
 code_table! {
     /// `enum BuiltinOperator : int32` (the subset sgc emits or recognises when reading).
     builtin, i32, ALL {
-        ADD = 0, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEQUANTIZE = 6,
+        ADD = 0, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEPTH_TO_SPACE = 5,
+        DEQUANTIZE = 6,
         FULLY_CONNECTED = 9,
         LOGISTIC = 14, MUL = 18, RELU = 19, RESHAPE = 22, TANH = 28, CUSTOM = 32, PAD = 34,
         TRANSPOSE = 39, MEAN = 40, SUB = 41, DIV = 42, STRIDED_SLICE = 45, EXP = 47, SPLIT = 49,
@@ -161,7 +162,7 @@ code_table! {
         ReducerOptions = 27, SubOptions = 28, DivOptions = 29, StridedSliceOptions = 32,
         SplitOptions = 35, CastOptions = 37, TransposeConvOptions = 49, PackOptions = 59,
         UnpackOptions = 64, ResizeNearestNeighborOptions = 74, LeakyReluOptions = 75,
-        RandomOptions = 114,
+        DepthToSpaceOptions = 94, RandomOptions = 114,
     }
 }
 
@@ -272,6 +273,9 @@ pub enum BuiltinOptions {
         align_corners: bool,
         half_pixel_centers: bool,
     },
+    DepthToSpace {
+        block_size: i32,
+    },
     Random {
         seed: i64,
         seed2: i64,
@@ -338,6 +342,8 @@ pub mod opt {
     // ResizeNearestNeighborOptions
     pub const RESIZE_ALIGN_CORNERS: VOffsetT = field(0);
     pub const RESIZE_HALF_PIXEL_CENTERS: VOffsetT = field(1);
+    // DepthToSpaceOptions
+    pub const D2S_BLOCK_SIZE: VOffsetT = field(0);
     // RandomOptions
     pub const RANDOM_SEED: VOffsetT = field(0);
     pub const RANDOM_SEED2: VOffsetT = field(1);
@@ -369,6 +375,7 @@ impl BuiltinOptions {
             BuiltinOptions::Unpack { .. } => t::UnpackOptions,
             BuiltinOptions::Split { .. } => t::SplitOptions,
             BuiltinOptions::ResizeNearestNeighbor { .. } => t::ResizeNearestNeighborOptions,
+            BuiltinOptions::DepthToSpace { .. } => t::DepthToSpaceOptions,
             BuiltinOptions::Random { .. } => t::RandomOptions,
             BuiltinOptions::Cast { .. } => t::CastOptions,
         }
@@ -489,6 +496,9 @@ impl BuiltinOptions {
             } => {
                 fbb.push_slot_always(RESIZE_ALIGN_CORNERS, align_corners);
                 fbb.push_slot_always(RESIZE_HALF_PIXEL_CENTERS, half_pixel_centers);
+            }
+            BuiltinOptions::DepthToSpace { block_size } => {
+                fbb.push_slot_always(D2S_BLOCK_SIZE, block_size);
             }
             BuiltinOptions::Random { seed, seed2 } => {
                 fbb.push_slot_always(RANDOM_SEED, seed);
@@ -652,6 +662,7 @@ mod tests {
                 "halfPixelCenters",
                 RESIZE_HALF_PIXEL_CENTERS,
             ),
+            ("DepthToSpaceOptions", "blockSize", D2S_BLOCK_SIZE),
             ("RandomOptions", "seed", RANDOM_SEED),
             ("RandomOptions", "seed2", RANDOM_SEED2),
             ("CastOptions", "inDataType", CAST_IN_TYPE),

@@ -752,6 +752,19 @@ pub(super) fn cases() -> Vec<Case> {
             )),
         );
     }
+    cases.push(
+        one_op(
+            "depth_to_space block 2",
+            Op::DepthToSpace,
+            vec![
+                ("block_size", Attr::Int(2)),
+                ("data_format", Attr::Str("NHWC".into())),
+            ],
+            vec![In::X("x", vec![1, 2, 3, 8])],
+            vec![(DType::F32, vec![1, 4, 6, 2])],
+        )
+        .tf("tf.raw_ops.DepthToSpace(input=x, block_size=2)"),
+    );
     let cond = Tensor::from_vec(vec![3], vec![true, false, true]);
     cases.push(
         one_op(

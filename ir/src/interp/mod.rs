@@ -275,6 +275,10 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             arity(ins, 2)?;
             one(movement::resize_nearest(a, &ins[0], &ins[1])?)
         }
+        Op::DepthToSpace => {
+            arity(ins, 1)?;
+            one(movement::depth_to_space(a, &ins[0])?)
+        }
         Op::Range => {
             arity(ins, 3)?;
             one(elementwise::range(&ins[0], &ins[1], &ins[2])?)

@@ -474,3 +474,28 @@ pub(crate) fn resize_nearest(a: &Attrs, t: &Tensor, size: &Tensor) -> Res<Tensor
     }
     from_bytes(t.dtype(), out, buf)
 }
+
+/// `DepthToSpace` (NHWC, DCR): `out[n, h·b + i, w·b + j, c] = in[n, h, w, (i·b + j)·C' + c]`.
+pub(crate) fn depth_to_space(a: &Attrs, t: &Tensor) -> Res<Tensor> {
+    let block = a.int("block_size").ok_or("DepthToSpace needs block_size")?;
+    let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
+    let out = shape::depth_to_space_dims(&dims, block, a.data_format())?;
+    let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
+    let b = block as usize;
+    let (n, ih, iw) = (t.shape()[0], t.shape()[1], t.shape()[2]);
+    let es = elem_size(t)?;
+    let row = out[3] * es; // one output pixel's channels
+    let src = t.bytes();
+    let mut buf = Vec::with_capacity(src.len());
+    for bn in 0..n {
+        for y in 0..ih * b {
+            let (h, i) = (y / b, y % b);
+            for x in 0..iw * b {
+                let (w, j) = (x / b, x % b);
+                let p = ((bn * ih + h) * iw + w) * b * b * row + (i * b + j) * row;
+                buf.extend_from_slice(&src[p..p + row]);
+            }
+        }
+    }
+    from_bytes(t.dtype(), out, buf)
+}

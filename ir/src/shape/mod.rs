@@ -720,6 +720,13 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             let size = cx.ints(1, "size")?.unwrap_or_else(|| vec![-1, -1]);
             one(info(cx.dtype(0), Some(resize_dims(&x, &size)?)))
         }
+        Op::DepthToSpace => {
+            cx.need(1)?;
+            let x = cx.shape_of_rank(0, 4, "input")?;
+            let block = a.int("block_size").ok_or("DepthToSpace needs block_size")?;
+            let dims = depth_to_space_dims(&x, block, a.data_format())?;
+            one(info(cx.dtype(0), Some(dims)))
+        }
         Op::Range => {
             cx.need(3)?;
             let dtype = merge_dtype(merge_dtype(cx.dtype(0), cx.dtype(1))?, cx.dtype(2))?;

@@ -237,6 +237,32 @@ pub(crate) fn resize_dims(s: &[i64], size: &[i64]) -> Res<Vec<i64>> {
     Ok(vec![s[0], size[0], size[1], s[3]])
 }
 
+/// The output shape of `DepthToSpace` (NHWC, TF's default "DCR" order) of `s` with `block`: each
+/// pixel's channels become a `block`×`block` patch of pixels with `C / block²` channels.
+pub(crate) fn depth_to_space_dims(s: &[i64], block: i64, format: &str) -> Res<Vec<i64>> {
+    if format != "NHWC" {
+        return Err(format!(
+            "DepthToSpace with data_format {format} is not supported (NHWC only)"
+        ));
+    }
+    if block < 2 {
+        return Err(format!("block_size must be at least 2, got {block}"));
+    }
+    if s.len() != 4 {
+        return Err(format!("input must be 4-D, got {s:?}"));
+    }
+    if s[3] >= 0 && s[3] % (block * block) != 0 {
+        return Err(format!(
+            "depth {} is not divisible by block_size² = {}",
+            s[3],
+            block * block
+        ));
+    }
+    let scale = |d: i64| if d < 0 { -1 } else { d * block };
+    let depth = if s[3] < 0 { -1 } else { s[3] / (block * block) };
+    Ok(vec![s[0], scale(s[1]), scale(s[2]), depth])
+}
+
 /// The length of an integer `Range`.
 pub(crate) fn range_len_int(start: i64, limit: i64, delta: i64) -> Res<usize> {
     if delta == 0 {

@@ -286,6 +286,17 @@ fn value_dependent_shapes() {
         one(&mean, &[v(f32i(&[2, 8])), v(vi(DType::I32, &[1]))]),
         f32i(&[-1, -1])
     );
+    let d2s = n(
+        Op::DepthToSpace,
+        &[
+            ("block_size", Attr::Int(2)),
+            ("data_format", Attr::Str("NHWC".into())),
+        ],
+    );
+    assert_eq!(
+        one(&d2s, &[v(f32i(&[-1, 5, 3, 32]))]),
+        f32i(&[-1, 10, 6, 8])
+    );
     let rz = n(Op::ResizeNearestNeighbor, &[]);
     assert_eq!(
         one(&rz, &[v(f32i(&[-1, 4, 4, 3])), k(ints_t(&[8, 8]))]),

@@ -550,6 +550,11 @@ impl<'g> Lowerer<'g> {
                 };
                 self.with_int32_operands(n, 2, &[1], b::RESIZE_NEAREST_NEIGHBOR, options)
             }
+            Op::DepthToSpace => {
+                // Shape inference has checked the NHWC layout and the block size.
+                let block_size = node.attrs.int("block_size").unwrap_or(0) as i32;
+                self.simple(n, 1..=1, b::DEPTH_TO_SPACE, O::DepthToSpace { block_size })
+            }
             Op::Select | Op::SelectV2 => {
                 let ins = self.inputs(n, 3..=3)?;
                 let (_, cshape) = self.info(ins[0])?;

@@ -315,6 +315,39 @@ fn fill_broadcast_resize() {
     );
 }
 
+/// DepthToSpace (NHWC, DCR): pixel (h, w)'s channel (i·b + j)·C' + c goes to (h·b + i, w·b + j, c).
+#[test]
+fn depth_to_space_spreads_channels_over_a_block() {
+    let d2s = |x: Tensor, b: i64| {
+        ev(
+            Op::DepthToSpace,
+            &[
+                ("block_size", Attr::Int(b)),
+                ("data_format", Attr::Str("NHWC".into())),
+            ],
+            &[x],
+        )
+    };
+    // [1, 1, 2, 8] with block 2: two pixels of 8 channels become a 2x4 image of 2 channels.
+    let y = d2s(arange(&[1, 1, 2, 8]), 2).unwrap().remove(0);
+    assert_eq!(y.shape(), &[1, 2, 4, 2]);
+    assert_eq!(
+        vals(&y),
+        vec![0., 1., 2., 3., 8., 9., 10., 11., 4., 5., 6., 7., 12., 13., 14., 15.]
+    );
+    let err = d2s(arange(&[1, 2, 2, 6]), 2).unwrap_err().to_string();
+    assert!(err.contains("not divisible by block_size"), "{err}");
+    let nchw = ev(
+        Op::DepthToSpace,
+        &[
+            ("block_size", Attr::Int(2)),
+            ("data_format", Attr::Str("NCHW".into())),
+        ],
+        &[arange(&[1, 8, 2, 2])],
+    );
+    assert!(nchw.unwrap_err().to_string().contains("NHWC only"));
+}
+
 #[test]
 fn movement_works_on_any_dtype() {
     let b = Tensor::from_vec(vec![2, 2], vec![true, false, false, true]);
