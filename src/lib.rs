@@ -439,8 +439,17 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
     if !options.stylegan.is_empty() {
         sgc_passes::stylegan::configure(&mut manager, &options.stylegan).map_err(Error::Usage)?;
     }
-    if let Some(limits) = options.egraph_limits {
-        manager.replace(|| Box::new(sgc_passes::egraph::EGraphRewrite { limits }));
+    let integer_weights = options.backend.weights.is_dynamic()
+        || options.quantize_layers.iter().any(|(_, m)| m.is_dynamic())
+        || options.auto_quant.is_some();
+    if options.egraph_limits.is_some() || integer_weights {
+        let limits = options.egraph_limits.unwrap_or_default();
+        let kernels = if integer_weights {
+            sgc_passes::egraph::ConvKernels::IntegerWeights
+        } else {
+            sgc_passes::egraph::ConvKernels::Float
+        };
+        manager.replace(|| Box::new(sgc_passes::egraph::EGraphRewrite { limits, kernels }));
     }
     if options.verify_each {
         manager.verify_each(true);

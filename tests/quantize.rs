@@ -68,16 +68,6 @@ fn every_mode_keeps_image_quality_and_shrinks_the_model() {
         let float = lowered(&f, WeightMode::Float, &[]);
         let float_path = dir.path().join(format!("{name}_float.tflite"));
         std::fs::write(&float_path, &float).unwrap();
-        let (_, float_ops) = tensor_types_and_ops(&float);
-        let weights = float_ops
-            .iter()
-            .filter(|o| {
-                matches!(
-                    o.as_str(),
-                    "CONV_2D" | "DEPTHWISE_CONV_2D" | "TRANSPOSE_CONV" | "FULLY_CONNECTED"
-                )
-            })
-            .count();
         for &(mode, min_ssim, min_psnr, max_pixel) in BOUNDS {
             let model = lowered(&f, mode, &[]);
             let path = dir.path().join(format!("{name}_{mode:?}.tflite"));
@@ -106,22 +96,26 @@ fn every_mode_keeps_image_quality_and_shrinks_the_model() {
             // The weights are stored quantized; DEQUANTIZE only where the compute is float: every weight
             // but in the dynamic modes, where only the ops without a dynamic-range kernel for the
             // stored type compute in float (DEPTHWISE_CONV_2D; for int4 also TRANSPOSE_CONV).
+            // (Counted in this model: the upscales' form depends on the mode, see
+            // `upscales_take_the_form_that_is_fast_for_the_weight_mode`.)
             let (types, ops) = tensor_types_and_ops(&model);
+            let conv_ops =
+                |names: &[&str]| ops.iter().filter(|o| names.contains(&o.as_str())).count();
+            let weights = conv_ops(&[
+                "CONV_2D",
+                "DEPTHWISE_CONV_2D",
+                "TRANSPOSE_CONV",
+                "FULLY_CONNECTED",
+            ]);
             let quantized = types.iter().filter(|&&t| t == stored).count();
             assert_eq!(
                 quantized, weights,
                 "{what}: one stored weight per conv/dense op"
             );
             let dequantize = ops.iter().filter(|o| *o == "DEQUANTIZE").count();
-            let float_compute = |names: &[&str]| {
-                float_ops
-                    .iter()
-                    .filter(|o| names.contains(&o.as_str()))
-                    .count()
-            };
             let expected = match mode {
-                WeightMode::Int8Dynamic => float_compute(&["DEPTHWISE_CONV_2D"]),
-                WeightMode::Int4Dynamic => float_compute(&["DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"]),
+                WeightMode::Int8Dynamic => conv_ops(&["DEPTHWISE_CONV_2D"]),
+                WeightMode::Int4Dynamic => conv_ops(&["DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"]),
                 _ => weights,
             };
             assert_eq!(dequantize, expected, "{what}: DEQUANTIZE ops");
@@ -512,6 +506,31 @@ fn float_mode_writes_the_model_it_always_wrote() {
         .unwrap();
     assert_eq!(lowered(&f, WeightMode::Float, &[]), plain);
     let _ = LowerOptions::default();
+}
+
+/// Upscales are sub-pixel phase convs where the convs compute in float (XNNPACK's TRANSPOSE_CONV is
+/// slow) and stay transposed convs where the op reads int8 weights itself (LiteRT's dynamic-range
+/// TRANSPOSE_CONV is as fast as its CONV_2D): `sgc_rules::ConvKernels`.
+#[test]
+fn upscales_take_the_form_that_is_fast_for_the_weight_mode() {
+    let f = Fixture::named("synthesis_fused_32");
+    for (mode, transposed) in [
+        (WeightMode::Float, false),
+        (WeightMode::Fp16, false),
+        (WeightMode::Int8Weights, false),
+        (WeightMode::Int8Dynamic, true),
+        (WeightMode::Int4Dynamic, true),
+    ] {
+        let (_, ops) = tensor_types_and_ops(&lowered(&f, mode, &[]));
+        let count = |name: &str| ops.iter().filter(|o| *o == name).count();
+        let expect = if transposed { (3, 0) } else { (0, 3) };
+        assert_eq!(
+            (count("TRANSPOSE_CONV"), count("DEPTH_TO_SPACE")),
+            expect,
+            "{}",
+            mode.name()
+        );
+    }
 }
 
 /// `--quantize auto`: the model it writes meets the size and quality it was asked for, measured

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use egg::{Runner, StopReason};
 use sgc_ir::{Graph, IrError};
-use sgc_rules::{all_rules, convert, cost, TfAnalysis, TfNode};
+pub use sgc_rules::ConvKernels;
+use sgc_rules::{convert, cost, rules_for, TfAnalysis, TfNode};
 
 use crate::{Pass, PassReport};
 
@@ -62,6 +63,8 @@ impl std::str::FromStr for EGraphLimits {
 #[derive(Default)]
 pub struct EGraphRewrite {
     pub limits: EGraphLimits,
+    /// What will run the convolutions: which rules pay ([`rules_for`]).
+    pub kernels: ConvKernels,
 }
 
 impl Pass for EGraphRewrite {
@@ -82,7 +85,7 @@ impl Pass for EGraphRewrite {
             .with_node_limit(self.limits.nodes)
             .with_iter_limit(self.limits.iterations)
             .with_time_limit(self.limits.time)
-            .run(&all_rules());
+            .run(&rules_for(self.kernels));
         let mut fired: BTreeMap<String, usize> = BTreeMap::new();
         for it in &runner.iterations {
             for (rule, n) in &it.applied {
@@ -165,6 +168,7 @@ mod tests {
         });
         let pass = EGraphRewrite {
             limits: "nodes=1".parse().unwrap(),
+            ..Default::default()
         };
         let report = pass.run(&mut g).unwrap();
         assert!(report.notes[0].contains("node limit"), "{:?}", report.notes);

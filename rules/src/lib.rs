@@ -7,8 +7,8 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! and the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
-//! [`stylegan::norm`]). [`all_rules`] is what the `egraph` pass runs.
+//! the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
+//! [`stylegan::norm`]), and [`subpixel`] (stride-2 transposed convs as phase convs). [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
 pub mod convert;
@@ -17,6 +17,7 @@ pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
 pub mod stylegan;
+pub mod subpixel;
 #[cfg(test)]
 mod testing;
 mod util;
@@ -29,12 +30,34 @@ pub type EGraph = egg::EGraph<TfNode, TfAnalysis>;
 /// A rewrite rule over it.
 pub type Rewrite = egg::Rewrite<TfNode, TfAnalysis>;
 
+/// What will run the model's convolutions, which decides which of two equal forms is faster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConvKernels {
+    /// Float compute (float32, fp16 or dequantized integer weights): XNNPACK, whose TRANSPOSE_CONV is
+    /// ~3× slower per multiply-add than its CONV_2D ([`subpixel`] pays).
+    #[default]
+    Float,
+    /// Integer weights read by the op itself (`--quantize int8-dynamic`, `int4-dynamic`, `int8`,
+    /// `auto`): LiteRT's dynamic-range TRANSPOSE_CONV runs as fast per multiply-add as its CONV_2D,
+    /// so the sub-pixel form only adds ops (256 px generator, int8-dynamic: 283 ms with transposed
+    /// convs, 320 ms split).
+    IntegerWeights,
+}
+
 /// Every rule, in a stable order.
 pub fn all_rules() -> Vec<Rewrite> {
+    rules_for(ConvKernels::Float)
+}
+
+/// The rules that pay for models whose convolutions run on `kernels`.
+pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
     rules.extend(stylegan::idioms::rules());
     rules.extend(stylegan::fused_upscale::rules());
     rules.extend(stylegan::norm::rules());
+    if kernels == ConvKernels::Float {
+        rules.extend(subpixel::rules());
+    }
     rules
 }
