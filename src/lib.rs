@@ -450,6 +450,10 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
             sgc_passes::egraph::ConvKernels::Float
         };
         manager.replace(|| Box::new(sgc_passes::egraph::EGraphRewrite { limits, kernels }));
+        if integer_weights {
+            // LiteRT's dynamic-range TRANSPOSE_CONV is fast: keep the transposed convs.
+            manager.remove("sub-pixel");
+        }
     }
     if options.verify_each {
         manager.verify_each(true);

@@ -670,13 +670,14 @@ def _(rng):
     to_rgb(x, rng, "y")
 
 
-@case("egraph", "stylegan_upscale_block", "fold,nchw-to-nhwc,fold,egraph", "y",
+@case("egraph", "stylegan_upscale_block", "fold,nchw-to-nhwc,fold,egraph,sub-pixel", "y",
       expect="Transpose<=1, ResizeNearestNeighbor=0, Conv2DBackpropInput=0, DepthToSpace=1, Tile=0, LeakyRelu=3, "
              "Maximum=0",
       doc="A 4x4 and an 8x8 StyleGAN block, NCHW in TensorFlow: constant -> epilogue -> conv -> epilogue ->\n"
           "upscale2d -> conv -> epilogue -> ToRGB. The upscale and the 3x3 conv after it become a stride-2\n"
-          "3x3 transposed conv and a 2x2 box (no resize), the transposed conv four phase convs and a\n"
-          "DepthToSpace; one LeakyRelu a layer, at most the output transpose.")
+          "3x3 transposed conv and a 2x2 box (no resize): after the e-graph, the sub-pixel pass writes them\n"
+          "as four phase convs, a DepthToSpace and the box; one LeakyRelu a layer, at most the output\n"
+          "transpose.")
 def _(rng):
     dlatent = placeholder([1, 8], "dlatent")
     x = const(rand(rng, 1, 4, 4, 4), "const_input")
@@ -732,12 +733,13 @@ def blur_nchw(x, name):
     return tf.nn.depthwise_conv2d(x, k, strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW", name=name)
 
 
-@case("egraph", "stylegan_fused_upscale", "fold,nchw-to-nhwc,fold,egraph", "y", inputs="x=1,16,4,4",
+@case("egraph", "stylegan_fused_upscale", "fold,nchw-to-nhwc,fold,egraph,sub-pixel", "y", inputs="x=1,16,4,4",
       expect="Conv2DBackpropInput=0, Conv2D=4, DepthToSpace=1, DepthwiseConv2dNative=2, AddN=0, Pad=4, Transpose<=2",
       doc="StyleGAN's fused upscale (from 128 px up): a 3x3 weight padded and summed into a 4x4 kernel for a\n"
           "stride-2 Conv2DBackpropInput, then the blur. The 4x4 kernel becomes the 3x3 weight again in a VALID\n"
           "transposed conv followed by a 2x2 box (9 instead of 16 multiply-adds, 9/16 of the kernel bytes),\n"
-          "and the transposed conv four phase convs (2x2, 2x1, 1x2, 1x1 of the 9 taps) and a DepthToSpace.")
+          "and the sub-pixel pass makes the transposed conv four phase convs (2x2, 2x1, 1x2, 1x1 of the 9 taps)\n"
+          "and a DepthToSpace.")
 def _(rng):
     x = placeholder([1, 16, 4, 4], "x")
     x = fused_upscale_conv_nchw(x, 8, rng, "up")
@@ -750,7 +752,7 @@ def transpose_conv(x, out_shape, k, stride, padding, rng, name):
     return tf.nn.conv2d_transpose(x, w, out_shape, strides=[1, stride, stride, 1], padding=padding, name=name)
 
 
-@case("egraph", "subpixel_transpose_conv_odd_sizes", "fold,egraph", "y",
+@case("sub-pixel", "transpose_conv_odd_sizes", "fold,egraph,sub-pixel", "y",
       expect="Conv2DBackpropInput=0, Conv2D=4, Pad=4, ConcatV2=1, DepthToSpace=1, StridedSlice=1",
       doc="A VALID stride-2 3x3 transposed conv on a 5x3 image becomes four phase convs (2x2, 2x1, 1x2, 1x1\n"
           "kernels on padded copies of the input), concatenated, DepthToSpace and cut to 11x7: XNNPACK runs\n"
@@ -760,7 +762,7 @@ def _(rng):
     transpose_conv(x, [1, 11, 7, 4], 3, 2, "VALID", rng, "y")
 
 
-@case("egraph", "subpixel_not_stride_1", "fold,egraph", "y",
+@case("sub-pixel", "not_stride_1", "fold,egraph,sub-pixel", "y",
       expect="Conv2DBackpropInput=1, DepthToSpace=0",
       doc="A stride-1 transposed conv has no phases: it stays.")
 def _(rng):
@@ -768,7 +770,7 @@ def _(rng):
     transpose_conv(x, [1, 7, 5, 4], 3, 1, "VALID", rng, "y")
 
 
-@case("egraph", "subpixel_not_same_padding", "fold,egraph", "y",
+@case("sub-pixel", "not_same_padding", "fold,egraph,sub-pixel", "y",
       expect="Conv2DBackpropInput=1, DepthToSpace=0",
       doc="A SAME stride-2 3x3 transposed conv (output 2H) is not the VALID one the phase split is for: it stays.")
 def _(rng):
@@ -776,12 +778,34 @@ def _(rng):
     transpose_conv(x, [1, 10, 6, 4], 3, 2, "SAME", rng, "y")
 
 
-@case("egraph", "subpixel_not_5x5", "fold,egraph", "y",
+@case("sub-pixel", "not_5x5", "fold,egraph,sub-pixel", "y",
       expect="Conv2DBackpropInput=1, DepthToSpace=0",
       doc="A 5x5 kernel: the phase split is written for 3x3 kernels only, so the transposed conv stays.")
 def _(rng):
     x = placeholder([1, 5, 3, 6], "x")
     transpose_conv(x, [1, 13, 9, 4], 5, 2, "VALID", rng, "y")
+
+
+@case("sub-pixel", "upscale_then_conv_odd_sizes", "fold,egraph,sub-pixel", "y",
+      expect="ResizeNearestNeighbor=0, Conv2D=4, DepthToSpace=1, DepthwiseConv2dNative=1, Conv2DBackpropInput=0",
+      doc="A nearest 2x upscale of a 5x3 image, then a 3x3 SAME conv with an asymmetric kernel: four phase\n"
+          "convs whose kernels are sub-blocks of the conv's (rows and columns 0, 2 and 1), a DepthToSpace\n"
+          "and the 2x2 box; no resize, no flipped copy of the kernel.")
+def _(rng):
+    x = placeholder([1, 5, 3, 6], "x")
+    up = tf.compat.v1.image.resize_nearest_neighbor(x, [10, 6])
+    w = const(rand(rng, 3, 3, 6, 4), "weight")
+    tf.nn.conv2d(up, w, strides=[1, 1, 1, 1], padding="SAME", name="y")
+
+
+@case("sub-pixel", "upscale_then_5x5_conv_stays", "fold,egraph,sub-pixel", "y",
+      expect="ResizeNearestNeighbor=1, DepthToSpace=0",
+      doc="An upscale followed by a 5x5 conv is not the 3x3 form the phase split is for: it stays.")
+def _(rng):
+    x = placeholder([1, 5, 3, 6], "x")
+    up = tf.compat.v1.image.resize_nearest_neighbor(x, [10, 6])
+    w = const(rand(rng, 5, 5, 6, 4), "weight")
+    tf.nn.conv2d(up, w, strides=[1, 1, 1, 1], padding="SAME", name="y")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ pub mod io;
 pub mod layout;
 pub mod manager;
 pub mod stylegan;
+pub mod subpixel;
 
 use sgc_ir::{Graph, IrError};
 

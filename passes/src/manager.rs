@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::{Graph, Op};
 
 use crate::{
-    control_flow, dce, egraph, expand, fold, freeze, identity, layout, stylegan, Pass, PassError,
-    PassReport,
+    control_flow, dce, egraph, expand, fold, freeze, identity, layout, stylegan, subpixel, Pass,
+    PassError, PassReport,
 };
 
 /// Every pass sgc has, by name.
@@ -26,6 +26,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(stylegan::prune::PruneResolution::default()),
         Box::new(stylegan::parts::AttachImageOutput::default()),
         Box::new(egraph::EGraphRewrite::default()),
+        Box::new(subpixel::SubPixel),
         Box::new(expand::ExpandLeakyRelu),
     ]
 }
@@ -44,6 +45,7 @@ pub fn lower_pipeline() -> PassManager {
         "nchw-to-nhwc",
         "fold",
         "egraph",
+        "sub-pixel",
         "dce",
     ];
     PassManager::from_names(&names).expect("the default pipeline names known passes")
@@ -164,6 +166,11 @@ impl PassManager {
     /// Keeps the first `len` passes (`sgc verify` runs the pipeline up to the StyleGAN exports).
     pub fn truncate(&mut self, len: usize) {
         self.passes.truncate(len);
+    }
+
+    /// Removes every pass named `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.passes.retain(|p| p.name() != name);
     }
 
     /// Inserts a (configured) pass at `index` (see `stylegan::configure`).

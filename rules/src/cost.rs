@@ -30,11 +30,6 @@ use crate::EGraph;
 /// Dispatch overhead of one op, in element-operations.
 const OP_OVERHEAD: f64 = 10.0;
 
-/// How much more a TRANSPOSE_CONV multiply-add costs than a CONV_2D one: XNNPACK's float32 deconvolution
-/// measured 2.6–3× slower per multiply-add on StyleGAN's upscale blocks (LiteRT 2.3, see
-/// [`crate::subpixel`]).
-pub const TRANSPOSE_CONV_FACTOR: f64 = 2.5;
-
 /// How much more a custom op costs than a builtin one doing the same work.
 pub const CUSTOM_FACTOR: f64 = 8.0;
 
@@ -64,15 +59,7 @@ fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
         Op::Reshape | Op::ExpandDims | Op::Squeeze => 1.0,
         sgc_ir::identity_like_ops!() => 0.5,
         Op::Transpose => OP_OVERHEAD + 2.0 * elements,
-        _ => {
-            let macs = multiply_adds(egraph, op, node.children(), elements);
-            let rate = if *op == Op::Conv2DBackpropInput {
-                TRANSPOSE_CONV_FACTOR
-            } else {
-                1.0
-            };
-            OP_OVERHEAD + (elements + rate * macs) / 4.0
-        }
+        _ => OP_OVERHEAD + (elements + multiply_adds(egraph, op, node.children(), elements)) / 4.0,
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
 //! the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
-//! [`stylegan::norm`]), and [`subpixel`] (stride-2 transposed convs as phase convs). [`all_rules`] is what the `egraph` pass runs.
+//! [`stylegan::norm`]). [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
 pub mod convert;
@@ -17,7 +17,6 @@ pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
 pub mod stylegan;
-pub mod subpixel;
 #[cfg(test)]
 mod testing;
 mod util;
@@ -34,13 +33,15 @@ pub type Rewrite = egg::Rewrite<TfNode, TfAnalysis>;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ConvKernels {
     /// Float compute (float32, fp16 or dequantized integer weights): XNNPACK, whose TRANSPOSE_CONV is
-    /// ~3× slower per multiply-add than its CONV_2D ([`subpixel`] pays).
+    /// ~3× slower per multiply-add than its CONV_2D. The unfused upscale stays an upscale and a conv
+    /// here: the `sub-pixel` pass after the e-graph (`sgc_passes::subpixel`) splits it, and the
+    /// fused upscale's transposed conv, into phase convs.
     #[default]
     Float,
     /// Integer weights read by the op itself (`--quantize int8-dynamic`, `int4-dynamic`, `int8`,
-    /// `auto`): LiteRT's dynamic-range TRANSPOSE_CONV runs as fast per multiply-add as its CONV_2D,
-    /// so the sub-pixel form only adds ops (256 px generator, int8-dynamic: 283 ms with transposed
-    /// convs, 320 ms split).
+    /// `auto`): LiteRT's dynamic-range TRANSPOSE_CONV runs as fast per multiply-add as its CONV_2D
+    /// (256 px generator, int8-dynamic: 283 ms with transposed convs, 320 ms split), so the unfused
+    /// upscale becomes the transposed conv too.
     IntegerWeights,
 }
 
@@ -54,10 +55,7 @@ pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
     rules.extend(stylegan::idioms::rules());
-    rules.extend(stylegan::fused_upscale::rules());
+    rules.extend(stylegan::fused_upscale::rules(kernels));
     rules.extend(stylegan::norm::rules());
-    if kernels == ConvKernels::Float {
-        rules.extend(subpixel::rules());
-    }
     rules
 }

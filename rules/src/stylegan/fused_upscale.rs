@@ -36,21 +36,24 @@ use crate::util::{
     add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, stride2_transpose_conv,
     value,
 };
-use crate::{EGraph, Rewrite};
+use crate::{ConvKernels, EGraph, Rewrite};
 
-pub fn rules() -> Vec<Rewrite> {
-    vec![
-        rule(
-            "fused-upscale-as-3x3-transpose-conv-and-box",
-            "(Conv2DBackpropInput ?sizes ?kernel ?x)",
-            split,
-        ),
-        rule(
+/// The fused upscale's split always; the unfused upscale's transposed-conv form only where that is
+/// what runs fastest (integer weights: see [`ConvKernels`]).
+pub fn rules(kernels: ConvKernels) -> Vec<Rewrite> {
+    let mut rules = vec![rule(
+        "fused-upscale-as-3x3-transpose-conv-and-box",
+        "(Conv2DBackpropInput ?sizes ?kernel ?x)",
+        split,
+    )];
+    if kernels == ConvKernels::IntegerWeights {
+        rules.push(rule(
             "upscale-then-conv-as-3x3-transpose-conv-and-box",
             "(Conv2D ?up ?kernel)",
             upscale_then_conv,
-        ),
-    ]
+        ));
+    }
+    rules
 }
 
 /// How far `box(k)` may be from `K`, relative to the largest `|K|`: float32 rounding of the sums that
@@ -300,7 +303,7 @@ mod tests {
     #[test]
     fn a_box_summed_kernel_becomes_a_3x3_transpose_conv_and_a_box() {
         let g = upscale_conv(boxed(&random(&[3, 3, 8, 16], 3)), [1, 6, 6, 8], "SAME");
-        let out = rewrite(&g, &rules());
+        let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
         assert_eq!(
             kernel_shapes(&out),
             vec![vec![3, 3, 8, 16]],
@@ -314,7 +317,7 @@ mod tests {
     #[test]
     fn any_other_4x4_kernel_stays() {
         let g = upscale_conv(random(&[4, 4, 8, 16], 3), [1, 6, 6, 8], "SAME");
-        let out = rewrite(&g, &rules());
+        let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
         assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 16]]);
         assert_eq!(count(&out, &Op::DepthwiseConv2dNative), 0);
     }
@@ -323,17 +326,16 @@ mod tests {
     fn valid_padding_stays() {
         // VALID with a 4×4 kernel gives 8×8, not the 2H×2W this identity is about.
         let g = upscale_conv(boxed(&random(&[3, 3, 8, 16], 3)), [1, 8, 8, 8], "VALID");
-        let out = rewrite(&g, &rules());
+        let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
         assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 16]]);
     }
 
-    /// With 1 input channel the box's 4 multiply-adds per output cost more than the 7 transposed-conv
-    /// ones per input saved (weighed by `TRANSPOSE_CONV_FACTOR`), so the fused kernel stays.
+    /// With 2 input channels the box's 4 multiply-adds per output cost more than the 7 per input saved.
     #[test]
     fn with_few_input_channels_the_fused_kernel_is_cheaper() {
-        let g = upscale_conv(boxed(&random(&[3, 3, 8, 1], 3)), [1, 6, 6, 8], "SAME");
-        let out = rewrite(&g, &rules());
-        assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 1]]);
+        let g = upscale_conv(boxed(&random(&[3, 3, 8, 2], 3)), [1, 6, 6, 8], "SAME");
+        let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
+        assert_eq!(kernel_shapes(&out), vec![vec![4, 4, 8, 2]]);
     }
 
     /// `Conv2D(ResizeNearestNeighbor(x, scale·[H, W]), c)` on an NHWC `[1, 3, 5, Cin]` input.
@@ -374,7 +376,7 @@ mod tests {
     #[test]
     fn an_upscale_then_3x3_conv_becomes_a_3x3_transpose_conv_and_a_box() {
         let g = upscaled_conv(random(&[3, 3, 4, 6], 5), 2, "SAME", false);
-        let out = rewrite(&g, &rules());
+        let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
         assert_eq!(count(&out, &Op::Conv2D), 0, "{}", out.dump());
         assert_eq!(count(&out, &Op::ResizeNearestNeighbor), 0);
         assert_eq!(kernel_shapes(&out), vec![vec![3, 3, 6, 4]]);
@@ -393,7 +395,7 @@ mod tests {
         ] {
             let what = format!("{:?} ×{scale} {padding} half_pixel={half_pixel}", c.shape());
             let g = upscaled_conv(c, scale, padding, half_pixel);
-            let out = rewrite(&g, &rules());
+            let out = rewrite(&g, &rules(ConvKernels::IntegerWeights));
             assert_eq!(count(&out, &Op::Conv2D), 1, "{what}");
             assert_eq!(count(&out, &Op::Conv2DBackpropInput), 0, "{what}");
         }
