@@ -268,3 +268,51 @@ fn an_input_of_unknown_rank_takes_its_shape_from_the_graph() {
     let (outputs, _) = run_litert(&model, &f.inputs);
     assert_close("uint8 generator", &outputs[0], &f.reference_outputs()[0].1);
 }
+
+/// The layout for models over 2 GB (data after the flatbuffer, `Buffer.offset`/`size`), written for a
+/// small model so the code path runs here: LiteRT gives exactly the outputs of the standard layout,
+/// and each buffer's bytes at its offset are the standard layout's data.
+#[test]
+fn external_buffers_layout_runs_in_litert_like_the_standard_one() {
+    let f = Fixture::named("synthesis_fused_32");
+    let lowered = lower(&f.graph(), &f.lower_options()).unwrap();
+    let standard = lowered.tflite().unwrap();
+    let mut external = Vec::new();
+    let written =
+        sgc_backends::tflite::serialize_external_to(&lowered.plan, &mut external).unwrap();
+    assert_eq!(written as usize, external.len());
+
+    let (a, b) = (
+        sgc_backends::read_model(&standard).unwrap(),
+        sgc_backends::read_model(&external).unwrap(),
+    );
+    assert_eq!(a.buffers.len(), b.buffers.len());
+    for (i, (x, y)) in a.buffers.iter().zip(&b.buffers).enumerate() {
+        assert!(
+            y.data.is_none(),
+            "buffer {i} holds no data in the flatbuffer"
+        );
+        let Some(range) = x.data.clone() else {
+            assert_eq!((y.offset, y.size), (0, 0), "buffer {i}: empty in both");
+            continue;
+        };
+        let (offset, size) = (y.offset as usize, y.size as usize);
+        assert_eq!(offset % 16, 0, "buffer {i} is 16-byte aligned");
+        assert_eq!(
+            &external[offset..offset + size],
+            &standard[range],
+            "buffer {i}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let (p, q) = (dir.path().join("std.tflite"), dir.path().join("ext.tflite"));
+    std::fs::write(&p, &standard).unwrap();
+    std::fs::write(&q, &external).unwrap();
+    let (want, _) = run_litert(&p, &f.inputs);
+    let (got, _) = run_litert(&q, &f.inputs);
+    assert_eq!(want.len(), got.len());
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w.bytes(), g.bytes(), "the same outputs, bit for bit");
+    }
+}

@@ -415,27 +415,21 @@ pub enum WriteError {
 /// data lies at the end of the file, in the standard layout (inside the flatbuffer, each vector
 /// 16-byte aligned); the flatbuffer's tables are built in memory over a gap the size of that data,
 /// which is then streamed to `out` one tensor at a time (a permuted or quantized weight computed
-/// just before it is written): the model is never whole in memory.
+/// just before it is written): the model is never whole in memory. Constants too large for a
+/// flatbuffer (over 2 GB) take the layout TFLite specifies for them instead ([`serialize_external_to`]).
 pub fn serialize_to(plan: &ModelPlan, out: &mut impl std::io::Write) -> Result<u64, WriteError> {
-    let t = tables(plan)?;
+    if data_bound(plan) > MAX_FLATBUFFER {
+        return serialize_external_to(plan, out);
+    }
+    let t = tables(plan, Placement::Inside)?;
     let finished = t.fbb.finished_data();
     let head = finished.len() - t.gap;
     out.write_all(&finished[..head])?;
     // The gap, back to front: the last vector created comes first in the file.
     let mut written = head as u64;
     for (k, v) in t.layout.iter().enumerate().rev() {
-        let data = match t.constants.get(k) {
-            Some(d) => d.bytes(),
-            None => std::borrow::Cow::Borrowed(&t.version[..]),
-        };
-        if data.len() != v.len {
-            return Err(BackendError::Graph(format!(
-                "constant {k}: {} bytes written for the {} planned",
-                data.len(),
-                v.len
-            ))
-            .into());
-        }
+        let data = t.data(k);
+        check_len(k, data.len(), v.len)?;
         out.write_all(&(v.len as u32).to_le_bytes())?;
         out.write_all(&data)?;
         out.write_all(&[0u8; 16][..v.pad])?;
@@ -444,23 +438,88 @@ pub fn serialize_to(plan: &ModelPlan, out: &mut impl std::io::Write) -> Result<u
     Ok(written)
 }
 
+/// Writes a plan in TFLite's layout for models over 2 GB, whatever its size: the flatbuffer holds
+/// no data, each `Buffer` gives the `offset` (from the start of the file) and `size` of its data,
+/// which follows the flatbuffer, each piece 16-byte aligned. [`serialize_to`] uses it when the
+/// constants do not fit a flatbuffer; tests use it on small models to run the same code path.
+pub fn serialize_external_to(
+    plan: &ModelPlan,
+    out: &mut impl std::io::Write,
+) -> Result<u64, WriteError> {
+    // The tables' size does not depend on the offsets (always-present u64 fields): build once to
+    // learn where the data starts, then with the real offsets.
+    let probe = tables(plan, Placement::After { base: 0 })?;
+    let base = probe.fbb.finished_data().len().next_multiple_of(16) as u64;
+    let t = tables(plan, Placement::After { base })?;
+    let finished = t.fbb.finished_data();
+    if finished.len() as u64 > base {
+        return Err(
+            BackendError::Graph("external buffers: the tables grew between builds".into()).into(),
+        );
+    }
+    out.write_all(finished)?;
+    let mut written = finished.len() as u64;
+    for (k, &(offset, len)) in t.external.iter().enumerate() {
+        out.write_all(&[0u8; 16][..(offset - written) as usize])?;
+        let data = t.data(k);
+        check_len(k, data.len(), len)?;
+        out.write_all(&data)?;
+        written = offset + len as u64;
+    }
+    let end = written.next_multiple_of(16);
+    out.write_all(&[0u8; 16][..(end - written) as usize])?;
+    Ok(end)
+}
+
+fn check_len(k: usize, written: usize, planned: usize) -> Result<(), BackendError> {
+    if written != planned {
+        return Err(BackendError::Graph(format!(
+            "constant {k}: {written} bytes written for the {planned} planned"
+        )));
+    }
+    Ok(())
+}
+
+/// Where the constants' data goes.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// In the flatbuffer's buffers, over a gap streamed afterwards.
+    Inside,
+    /// After the flatbuffer, from byte `base` of the file.
+    After { base: u64 },
+}
+
 /// The finished flatbuffer of a plan with a [`Gap`] where the constants' data goes, and what the gap
 /// holds.
 struct Tables<'p> {
     fbb: FlatBufferBuilder<'static>,
     gap: usize,
     layout: Vec<DataVector>,
+    /// [`Placement::After`]: each constant's (file offset, length), then the version string's.
+    external: Vec<(u64, usize)>,
     constants: Vec<&'p TensorData>,
     version: [u8; 16],
 }
 
-fn tables(plan: &ModelPlan) -> Result<Tables<'_>, BackendError> {
+impl Tables<'_> {
+    /// The bytes of data vector `k`: a constant, or (last) the version string.
+    fn data(&self, k: usize) -> std::borrow::Cow<'_, [u8]> {
+        match self.constants.get(k) {
+            Some(d) => d.bytes(),
+            None => std::borrow::Cow::Borrowed(&self.version[..]),
+        }
+    }
+}
+
+fn tables(plan: &ModelPlan, placement: Placement) -> Result<Tables<'_>, BackendError> {
     use schema::*;
 
-    let data_bytes = data_bound(plan);
-    if data_bytes > MAX_FLATBUFFER {
+    let inside = matches!(placement, Placement::Inside);
+    let data_bytes = if inside { data_bound(plan) } else { 0 };
+    if data_bytes > MAX_FLATBUFFER || metadata_bound(plan) > MAX_FLATBUFFER {
         return Err(BackendError::Graph(format!(
-            "constants take {data_bytes} bytes: models over 2 GB (external buffers) are not supported"
+            "the model's tables take {} bytes: more than a flatbuffer holds",
+            data_bytes + metadata_bound(plan)
         )));
     }
     // Growing the builder's buffer would copy it, gap included (making its pages resident): reserve
@@ -476,8 +535,25 @@ fn tables(plan: &ModelPlan) -> Result<Tables<'_>, BackendError> {
         .iter()
         .filter_map(|t| t.data.as_ref())
         .collect();
-    let (layout, gap) = data_layout(constants.iter().map(|d| d.len()).chain([version.len()]));
-    push_gap(&mut fbb, gap);
+    let lens = constants.iter().map(|d| d.len()).chain([version.len()]);
+    let (layout, gap, external) = match placement {
+        Placement::Inside => {
+            let (layout, gap) = data_layout(lens);
+            push_gap(&mut fbb, gap);
+            (layout, gap, Vec::new())
+        }
+        Placement::After { base } => {
+            let mut at = base;
+            let external = lens
+                .map(|len| {
+                    let here = at;
+                    at = (at + len as u64).next_multiple_of(16);
+                    (here, len)
+                })
+                .collect();
+            (Vec::new(), 0, external)
+        }
+    };
     let mut tensor_buffer = vec![0u32; plan.tensors.len()];
     let mut next = 1u32;
     for (i, t) in plan.tensors.iter().enumerate() {
@@ -492,12 +568,20 @@ fn tables(plan: &ModelPlan) -> Result<Tables<'_>, BackendError> {
         .map(|v| Some(WIPOffset::new(v.used as u32)))
         .collect();
 
-    let mut buffers = Vec::with_capacity(buffer_data.len() + 1);
-    for data in std::iter::once(None).chain(buffer_data) {
+    let mut buffers = Vec::with_capacity(buffer_data.len() + external.len() + 1);
+    buffers.push({
         let t = fbb.start_table();
-        if let Some(d) = data {
-            fbb.push_slot_always(buffer::DATA, d);
-        }
+        fbb.end_table(t)
+    });
+    for d in buffer_data.into_iter().flatten() {
+        let t = fbb.start_table();
+        fbb.push_slot_always(buffer::DATA, d);
+        buffers.push(fbb.end_table(t));
+    }
+    for &(offset, len) in &external {
+        let t = fbb.start_table();
+        fbb.push_slot_always(buffer::OFFSET, offset);
+        fbb.push_slot_always(buffer::SIZE, len as u64);
         buffers.push(fbb.end_table(t));
     }
     let buffers = fbb.create_vector(&buffers);
@@ -640,6 +724,7 @@ fn tables(plan: &ModelPlan) -> Result<Tables<'_>, BackendError> {
         fbb,
         gap,
         layout,
+        external,
         constants,
         version,
     })

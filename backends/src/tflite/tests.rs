@@ -500,7 +500,10 @@ fn the_builder_never_grows_its_buffer() {
     output(&mut g, "y", y);
     let plan = super::lower::lower(&g).unwrap();
     let reserved = super::data_bound(&plan) + super::metadata_bound(&plan);
-    let (buffer, _) = super::tables(&plan).unwrap().fbb.collapse();
+    let (buffer, _) = super::tables(&plan, super::Placement::Inside)
+        .unwrap()
+        .fbb
+        .collapse();
     assert!(
         buffer.len() <= reserved,
         "a buffer of {} (reserved {reserved})",
