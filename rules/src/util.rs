@@ -186,23 +186,3 @@ pub fn is_fusable_bias(egraph: &EGraph, class: Id, b: Id) -> bool {
         .filter_map(|node| node.op())
         .any(|op| sgc_ir::fusion::is_bias_operand(op, &out, t))
 }
-
-/// The operands `[input_sizes, filter, x]` (canonical ids) and attributes of the NHWC, stride-2,
-/// undilated `Conv2DBackpropInput` with `padding` that `(Conv2DBackpropInput ?sizes ?kernel ?x)`
-/// matched in `class`, if it is one.
-pub fn stride2_transpose_conv(
-    egraph: &EGraph,
-    class: Id,
-    subst: &Subst,
-    padding: sgc_ir::ConvPadding,
-) -> Option<([Id; 3], Attrs)> {
-    let operands = ["?sizes", "?kernel", "?x"].map(|v| egraph.find(bound(subst, v)));
-    let attrs = matched_attrs(egraph, class, &Op::Conv2DBackpropInput, |args| {
-        args == operands
-    })?;
-    let ca = sgc_ir::ConvAttrs::parse(&attrs).ok()?;
-    if ca.nchw || ca.padding != padding || (ca.sh, ca.sw, ca.dh, ca.dw) != (2, 2, 1, 1) {
-        return None;
-    }
-    Some((operands, attrs))
-}

@@ -32,10 +32,7 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Op, Tensor};
 
-use crate::util::{
-    add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, stride2_transpose_conv,
-    value,
-};
+use crate::util::{add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, value};
 use crate::{ConvKernels, EGraph, Rewrite};
 
 /// The fused upscale's split always; the unfused upscale's transposed-conv form only where that is
@@ -61,8 +58,19 @@ pub fn rules(kernels: ConvKernels) -> Vec<Rewrite> {
 const TOLERANCE: f64 = 4e-6;
 
 fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
-    let ([sizes, kernel, x], attrs) =
-        stride2_transpose_conv(egraph, class, subst, ConvPadding::Same)?;
+    let (sizes, kernel, x) = (
+        bound(subst, "?sizes"),
+        bound(subst, "?kernel"),
+        bound(subst, "?x"),
+    );
+    let operands = [sizes, kernel, x].map(|c| egraph.find(c));
+    let attrs = matched_attrs(egraph, class, &Op::Conv2DBackpropInput, |args| {
+        args == operands
+    })?;
+    let ca = ConvAttrs::parse(&attrs).ok()?;
+    if ca.nchw || ca.padding != ConvPadding::Same || (ca.sh, ca.sw, ca.dh, ca.dw) != (2, 2, 1, 1) {
+        return None;
+    }
     let [n, h, w, _] = <[usize; 4]>::try_from(shape(egraph, x)?).ok()?;
     let big = value(egraph, kernel)?;
     let [4, 4, cout, _] = <[usize; 4]>::try_from(big.shape()).ok()? else {
