@@ -52,7 +52,7 @@ ops! {
     // convolutions and dense
     Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput, MatMul, BiasAdd,
     // elementwise arithmetic
-    Add, AddV2, Sub, Mul, RealDiv, Maximum, Minimum, SquaredDifference, AddN,
+    Add, AddV2, Sub, Mul, RealDiv, FloorDiv, Maximum, Minimum, SquaredDifference, AddN,
     Neg, Square, Sqrt, Rsqrt, Exp, Tanh, Sigmoid, Relu, LeakyRelu, ClipByValue,
     // comparisons and selection
     Greater, GreaterEqual, Less, LessEqual, Equal, LogicalAnd, LogicalOr, LogicalNot, Select, SelectV2,
@@ -90,6 +90,7 @@ macro_rules! binary_elementwise_ops {
             | $crate::Op::Sub
             | $crate::Op::Mul
             | $crate::Op::RealDiv
+            | $crate::Op::FloorDiv
             | $crate::Op::Maximum
             | $crate::Op::Minimum
             | $crate::Op::SquaredDifference

@@ -341,6 +341,12 @@ pub(super) fn cases() -> Vec<Case> {
     cases.push(binary("sub", Op::Sub, |a, b| a - b, DType::F32));
     cases.push(binary("mul", Op::Mul, |a, b| a * b, DType::F32));
     cases.push(binary("div", Op::RealDiv, |a, b| a / b, DType::F32));
+    cases.push(binary(
+        "floor_div",
+        Op::FloorDiv,
+        |a, b| (a / b).floor(),
+        DType::F32,
+    ));
     cases.push(binary("maximum", Op::Maximum, f32::max, DType::F32));
     cases.push(binary("minimum", Op::Minimum, f32::min, DType::F32));
     cases.push(binary(

@@ -169,15 +169,45 @@ pub(crate) fn conv2d_backprop_input(
     };
     let dyn_ = to_nhwc(dy, &ca)?;
     let (oh, ow, o) = (dyn_.shape()[1], dyn_.shape()[2], dyn_.shape()[3]);
-    let (kh, kw) = (f.shape()[0], f.shape()[1]);
+    let (kh, kw, fc) = (f.shape()[0], f.shape()[1], f.shape()[2]);
     let dv = f32s(&dyn_, "out_backprop")?;
     let fv = f32s(f, "filter")?;
+    // Grouped (shape inference checked the depths): group g maps out_backprop channels
+    // [g·O/G, (g+1)·O/G) back to input channels [g·C/G, (g+1)·C/G), each an ungrouped problem.
+    let groups = c.checked_div(fc).unwrap_or(1);
+    let opg = o / groups;
+    let geo = Geometry::new(&ca, (h, w, fc), (kh, kw), (oh, ow))?;
     let mut dx = vec![0f32; n * h * w * c];
-    let geo = Geometry::new(&ca, (h, w, c), (kh, kw), (oh, ow))?;
+    for g in 0..groups {
+        let pick = |v: &[f32], width: usize| -> Vec<f32> {
+            v.chunks(width)
+                .flat_map(|row| row[g * opg..(g + 1) * opg].iter().copied())
+                .collect()
+        };
+        let (dg, fg) = if groups == 1 {
+            (dv.to_vec(), fv.to_vec())
+        } else {
+            (pick(&dv, o), pick(&fv, o))
+        };
+        let xg = backprop_group(&geo, &dg, &fg, n, opg);
+        for (pos, px) in xg.chunks(fc).enumerate() {
+            dx[pos * c + g * fc..pos * c + (g + 1) * fc].copy_from_slice(px);
+        }
+    }
+    let t = tensor_of(vec![n, h, w, c], dx)?;
+    from_nhwc(t, &ca)
+}
+
+/// One group of Conv2DBackpropInput in NHWC: `dy` `[n, oh, ow, o]`, the filter `[kh, kw, c, o]` (the
+/// geometry's `c`), giving `dx` `[n, h, w, c]`.
+fn backprop_group(geo: &Geometry, dv: &[f32], fv: &[f32], n: usize, o: usize) -> Vec<f32> {
+    let (h, w, c) = (geo.h, geo.w, geo.c);
+    let (oh, ow) = (geo.oh, geo.ow);
+    let mut dx = vec![0f32; n * h * w * c];
     // The filter [kh,kw,C,O] as a K×O matrix; each tile of dy (rows × O) times its transpose gives the
     // patch columns (rows × K) that scatter back onto the input positions they came from.
-    let k = kh * kw * c;
-    let filter_t = View::rows(&fv, k, o).t();
+    let k = geo.kh * geo.kw * c;
+    let filter_t = View::rows(fv, k, o).t();
     let mut cols = Vec::new();
     for b in 0..n {
         let d = &dv[b * oh * ow * o..(b + 1) * oh * ow * o];
@@ -190,8 +220,7 @@ pub(crate) fn conv2d_backprop_input(
             geo.col2im_add(&cols, start, rows, x);
         }
     }
-    let t = tensor_of(vec![n, h, w, c], dx)?;
-    from_nhwc(t, &ca)
+    dx
 }
 
 /// The geometry of one convolution in NHWC, for moving between images and patch matrices.

@@ -17,6 +17,8 @@ pub(crate) trait Num: Element + PartialOrd {
     fn mul(self, o: Self) -> Self;
     /// `None` on integer division by zero.
     fn div(self, o: Self) -> Option<Self>;
+    /// Division rounded toward −∞ (TensorFlow's FloorDiv); `None` on integer division by zero.
+    fn floor_div(self, o: Self) -> Option<Self>;
     fn zero() -> Self;
     fn one() -> Self;
     fn from_usize(n: usize) -> Self;
@@ -42,6 +44,9 @@ macro_rules! num_float {
             }
             fn div(self, o: Self) -> Option<Self> {
                 Some(self / o)
+            }
+            fn floor_div(self, o: Self) -> Option<Self> {
+                Some((self / o).floor())
             }
             fn zero() -> Self {
                 0.0
@@ -86,6 +91,20 @@ macro_rules! num_int {
                 } else {
                     Some(self.wrapping_div(o))
                 }
+            }
+            fn floor_div(self, o: Self) -> Option<Self> {
+                if o == 0 {
+                    return None;
+                }
+                // In i128 the truncated quotient and remainder are exact for every operand type.
+                let (a, b) = (self as i128, o as i128);
+                let q = a / b;
+                let floor = if a % b != 0 && ((a < 0) != (b < 0)) {
+                    q - 1
+                } else {
+                    q
+                };
+                Some(floor as $t)
             }
             fn zero() -> Self {
                 0
@@ -290,6 +309,14 @@ fn arith<T: Num>(
                 return Err("integer division by zero".into());
             }
             map2(x, xs, y, ys, &out, |a, b| a.div(b).unwrap_or_else(T::zero))
+        }
+        Op::FloorDiv => {
+            if T::IS_INT && y.iter().any(|&v| v == T::zero()) {
+                return Err("integer division by zero".into());
+            }
+            map2(x, xs, y, ys, &out, |a, b| {
+                a.floor_div(b).unwrap_or_else(T::zero)
+            })
         }
         Op::Maximum => map2(
             x,

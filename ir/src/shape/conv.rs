@@ -262,12 +262,26 @@ pub(crate) fn conv2d_backprop_input_dims(
                 "input_sizes must have 4 (or 2 spatial) values, got {s:?}"
             ))
         }
-        None => (dn, -1, -1, fc),
+        // The depth too: a grouped filter has fewer input channels than the input.
+        None => (dn, -1, -1, -1),
     };
     let n = merge_dim(n, dn)
         .map_err(|_| format!("input batch {n} does not match out_backprop's {dn}"))?;
-    let c = merge_dim(c, fc)
-        .map_err(|_| format!("input depth {c} does not match the filter's input depth {fc}"))?;
+    // Grouped (as TF allows): the input depth a multiple of the filter's, the groups splitting the
+    // filter's output depth evenly.
+    let c = if c >= 0 && fc > 0 && c != fc {
+        if c % fc != 0 || (fo >= 0 && fo % (c / fc) != 0) {
+            return Err(format!(
+                "input depth {c} is not a multiple of the filter's input depth {fc} that splits its output depth {fo} into groups"
+            ));
+        }
+        c
+    } else if c < 0 {
+        -1
+    } else {
+        merge_dim(c, fc)
+            .map_err(|_| format!("input depth {c} does not match the filter's input depth {fc}"))?
+    };
     let (eh, ew) = explicit_hw(ca.padding);
     let (oh, _) = conv_dim(h, kh, ca.sh, ca.dh, ca.padding, eh)?;
     let (ow, _) = conv_dim(w, kw, ca.sw, ca.dw, ca.padding, ew)?;

@@ -452,6 +452,8 @@ impl<'g> Lowerer<'g> {
             Op::Sub => self.simple(n, 2..=2, b::SUB, O::Sub),
             Op::Mul => self.simple(n, 2..=2, b::MUL, O::Mul),
             Op::RealDiv => self.simple(n, 2..=2, b::DIV, O::Div),
+            // FloorDivOptions has no fields: no options table.
+            Op::FloorDiv => self.simple(n, 2..=2, b::FLOOR_DIV, O::None),
             Op::Maximum => self.simple(n, 2..=2, b::MAXIMUM, O::None),
             Op::Minimum => self.simple(n, 2..=2, b::MINIMUM, O::None),
             Op::SquaredDifference => self.simple(n, 2..=2, b::SQUARED_DIFFERENCE, O::None),

@@ -211,6 +211,41 @@ fn gemm_backprop_input_is_the_adjoint_across_patch_tiles() {
     assert!((l - r).abs() < 1e-4 * (1.0 + l.abs()), "{l} vs {r}");
 }
 
+/// A grouped Conv2DBackpropInput (input depth a multiple of the filter's, as StyleGAN2's batch-folded
+/// upsampling conv makes) is the adjoint of the grouped Conv2D with the same filter.
+#[test]
+fn grouped_backprop_input_is_the_adjoint_of_the_grouped_conv() {
+    for df in ["NHWC", "NCHW"] {
+        let (groups, fc, o) = (3, 2, 6);
+        let xs = if df == "NCHW" {
+            [1, groups * fc, 5, 4]
+        } else {
+            [1, 5, 4, groups * fc]
+        };
+        let x = rand(&xs, 31);
+        let w = rand(&[3, 3, fc, o], 32);
+        let at = conv_attrs(df, [2, 2], [1, 1], "VALID");
+        let y = ev1(Op::Conv2D, &at, &[x.clone(), w.clone()]);
+        let g = rand(y.shape(), 33);
+        let sizes = Tensor::from_vec(vec![4], xs.iter().map(|&d| d as i32).collect::<Vec<_>>());
+        let bx = ev1(Op::Conv2DBackpropInput, &at, &[sizes, w, g.clone()]);
+        assert_eq!(bx.shape(), x.shape());
+        let (l, r) = (dot(&y, &g), dot(&x, &bx));
+        assert!((l - r).abs() < 1e-4 * (1.0 + l.abs()), "{df}: {l} vs {r}");
+    }
+    // A depth that is no multiple of the filter's is refused.
+    let n = node(
+        Op::Conv2DBackpropInput,
+        &conv_attrs("NHWC", [1, 1], [1, 1], "SAME"),
+    );
+    let bad = [
+        i32s(&[1, 4, 4, 5]),
+        rand(&[3, 3, 2, 4], 1),
+        rand(&[1, 4, 4, 4], 2),
+    ];
+    assert!(eval(&n, &bad).is_err());
+}
+
 #[test]
 fn conv_backprop_input_is_the_adjoint() {
     for (df, stride, dil, pad, hw) in [

@@ -48,6 +48,25 @@ fn broadcasting_binary_ops() {
     assert_eq!(land.to_vec::<bool>().unwrap(), vec![false, false]);
 }
 
+/// FloorDiv rounds toward −∞ for every sign combination (TensorFlow's semantics; RealDiv on ints
+/// truncates), and refuses an integer zero divisor.
+#[test]
+fn floor_div_rounds_down() {
+    let ints = ev1(
+        Op::FloorDiv,
+        &[],
+        &[i32s(&[7, -7, 7, -7, 6, 0]), i32s(&[2, 2, -2, -2, 3, -5])],
+    );
+    assert_eq!(ints.to_vec::<i32>().unwrap(), vec![3, -4, -4, 3, 2, 0]);
+    let floats = ev1(
+        Op::FloorDiv,
+        &[],
+        &[f(&[3], vec![7.0, -7.0, 7.5]), f(&[3], vec![2.0, 2.0, -0.5])],
+    );
+    assert_eq!(vals(&floats), vec![3.0, -4.0, -15.0]);
+    assert!(eval(&node(Op::FloorDiv, &[]), &[i32s(&[1]), i32s(&[0])]).is_err());
+}
+
 #[test]
 fn binary_errors_name_the_node() {
     let n = node(Op::Add, &[]);
