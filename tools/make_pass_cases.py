@@ -809,6 +809,102 @@ def _(rng):
 
 
 # ----------------------------------------------------------------------------------------------------------
+# stylegan2-modconv: StyleGAN2's modulated convs, built by the fixtures' own StyleGAN2 layer code.
+
+MODCONV = "fold,stylegan2-modconv,dce"
+
+
+def modconv_inputs(batch, cin, hw, dlat=6):
+    return "x=%d,%d,%d,%d; style=%d,%d" % (batch, cin, hw, hw, batch, dlat)
+
+
+for batch in (1, 2):
+    @case("stylegan2-modconv", "fused_3x3_batch%d" % batch, MODCONV, "y", inputs=modconv_inputs(batch, 4, 5),
+          expect="Conv2D=1, Transpose=0, Square=1, Sum=1, Rsqrt=1",
+          doc="StyleGAN2's fused modulated 3x3 conv (fused_modconv=True) at batch %d: the batch folded into\n"
+              "channels and the per-sample filters w*s*d computed at run time (a grouped conv when the batch is\n"
+              "2) become x*s, a conv with the stored weight and *d; only the demodulation's own reduction of the\n"
+              "modulated weights stays (the e-graph makes it a matmul)." % batch)
+    def _(rng, batch=batch):
+        x = placeholder([None, 4, 5, 5], "x")
+        y = placeholder([None, 6], "style")
+        from stylegan2_nets import modulated_conv2d_layer
+        with tf.variable_scope("layer"):
+            out = modulated_conv2d_layer(x, y, fmaps=3, kernel=3, fused_modconv=True)
+        return frozen(rng, out)
+
+
+@case("stylegan2-modconv", "fused_upsampling_batch2", MODCONV, "y", inputs=modconv_inputs(2, 4, 3),
+      expect="Conv2DBackpropInput=1, Transpose=2",
+      doc="The fused upsampling modulated conv (Conv0_up) at batch 2: the flipped, regrouped per-sample\n"
+          "filters of the grouped stride-2 Conv2DBackpropInput become one constant filter (the stored weight\n"
+          "flipped and transposed) between x*s and *d; the FIR blur after it stays as StyleGAN2 writes it.")
+def _(rng):
+    x = placeholder([None, 4, 3, 3], "x")
+    y = placeholder([None, 6], "style")
+    from stylegan2_nets import modulated_conv2d_layer
+    with tf.variable_scope("layer"):
+        out = modulated_conv2d_layer(x, y, fmaps=3, kernel=3, up=True, resample_kernel=[1, 3, 3, 1],
+                                     fused_modconv=True)
+    return frozen(rng, out)
+
+
+@case("stylegan2-modconv", "fused_torgb_batch2", MODCONV, "y", inputs=modconv_inputs(2, 4, 3),
+      expect="Conv2D=1, Transpose=0, Rsqrt=0",
+      doc="A fused ToRGB (1x1, no demodulation) at batch 2: x*s and the stored 1x1 weight, nothing after.")
+def _(rng):
+    x = placeholder([None, 4, 3, 3], "x")
+    y = placeholder([None, 6], "style")
+    from stylegan2_nets import modulated_conv2d_layer
+    with tf.variable_scope("layer"):
+        out = modulated_conv2d_layer(x, y, fmaps=3, kernel=1, demodulate=False, fused_modconv=True)
+    return frozen(rng, out)
+
+
+@case("stylegan2-modconv", "per_tap_factor_stays", MODCONV, "y", inputs="x=2,4,5,5; style=2,3,3",
+      expect="Transpose=1",
+      doc="A batch-folded grouped conv whose per-sample filter factor varies over the kernel taps ([N,3,3,1,1]),\n"
+          "not over channels: no per-channel scale of x or of the output is equal to it, so it stays.")
+def _(rng):
+    x = placeholder([None, 4, 5, 5], "x")
+    t = placeholder([None, 3, 3], "style")
+    w = const(rand(rng, 1, 3, 3, 4, 3), "weight")
+    ww = w * t[:, :, :, np.newaxis, np.newaxis]
+    xf = tf.reshape(x, [1, -1, 5, 5])
+    f = tf.reshape(tf.transpose(ww, [1, 2, 3, 0, 4]), [3, 3, 4, -1])
+    out = tf.nn.conv2d(xf, f, strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW")
+    tf.reshape(out, [-1, 3, 5, 5], name="y")
+
+
+@case("stylegan2-modconv", "mixed_samples_stay", MODCONV, "y", inputs=modconv_inputs(2, 4, 5),
+      expect="Transpose=1",
+      doc="Modulated filters laid out sample-minor ([k,k,Cin,Cout*N] from the transpose [1,2,3,4,0]): the\n"
+          "conv's groups then mix the samples' output channels, which no per-sample rewrite equals; it stays.")
+def _(rng):
+    x = placeholder([None, 4, 5, 5], "x")
+    y = placeholder([None, 6], "style")
+    w = const(rand(rng, 1, 3, 3, 4, 3), "weight")
+    s = tf.matmul(y, const(rand(rng, 6, 4), "mod_weight")) + 1.0
+    ww = w * s[:, np.newaxis, np.newaxis, :, np.newaxis]
+    xf = tf.reshape(x, [1, -1, 5, 5])
+    f = tf.reshape(tf.transpose(ww, [1, 2, 3, 4, 0]), [3, 3, 4, -1])
+    out = tf.nn.conv2d(xf, f, strides=[1, 1, 1, 1], padding="SAME", data_format="NCHW")
+    tf.reshape(out, [-1, 3, 5, 5], name="y")
+
+
+def frozen(rng, out):
+    """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
+    with tf.Session() as sess:
+        for v in tf.global_variables():
+            value = rand(rng, *[d.value for d in v.shape])
+            if v.op.name.endswith("mod_bias"):
+                value += 1.0
+            v.load(value, sess)
+        tf.identity(out, name="y")
+        return tf.graph_util.convert_variables_to_constants(sess, tf.get_default_graph().as_graph_def(), ["y"])
+
+
+# ----------------------------------------------------------------------------------------------------------
 
 
 def header(c):

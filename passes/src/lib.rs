@@ -30,7 +30,7 @@ pub mod manager;
 pub mod stylegan;
 pub mod subpixel;
 
-use sgc_ir::{Graph, IrError};
+use sgc_ir::{Graph, IrError, NodeIndex};
 
 pub use manager::{lower_pipeline, PassManager};
 
@@ -50,6 +50,24 @@ impl PassReport {
             notes: Vec::new(),
         }
     }
+}
+
+/// Runs `rewrite` on every node `matched` accepts, in the order of the graph's nodes at the start: the
+/// shape of the passes that rewrite one node (and its private inputs) at a time.
+pub(crate) fn rewrite_each<M>(
+    graph: &mut Graph,
+    matched: impl Fn(&Graph, NodeIndex) -> Option<M>,
+    rewrite: impl Fn(&mut Graph, NodeIndex, M) -> Result<(), IrError>,
+) -> Result<PassReport, IrError> {
+    let nodes: Vec<NodeIndex> = graph.node_indices().collect();
+    let mut changed = 0;
+    for n in nodes {
+        if let Some(m) = matched(graph, n) {
+            rewrite(graph, n, m)?;
+            changed += 1;
+        }
+    }
+    Ok(PassReport::changed(changed))
 }
 
 /// A pass failed; the error names the pass, and the IR error inside names the node.

@@ -46,15 +46,7 @@ impl Pass for SubPixel {
     }
 
     fn run(&self, graph: &mut Graph) -> Result<PassReport, IrError> {
-        let nodes: Vec<NodeIndex> = graph.node_indices().collect();
-        let mut changed = 0;
-        for n in nodes {
-            if let Some(m) = matched(graph, n) {
-                rewrite(graph, n, m)?;
-                changed += 1;
-            }
-        }
-        Ok(PassReport::changed(changed))
+        crate::rewrite_each(graph, matched, rewrite)
     }
 }
 
