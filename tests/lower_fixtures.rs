@@ -34,7 +34,11 @@ fn interpret_values(graph: &Graph, f: &Fixture, fetch: &[ValueRef]) -> Vec<Tenso
 }
 
 fn check(name: &str) {
-    let f = Fixture::named(name);
+    check_fixture(&Fixture::named(name));
+}
+
+fn check_fixture(f: &Fixture) {
+    let name = f.name.as_str();
     let reference = f.reference_outputs();
 
     // 1. The interpreter on the graph as imported (Switch/Merge, Assign and all): the interpreter is
@@ -43,7 +47,7 @@ fn check(name: &str) {
     select_io(&mut imported, &f.io_spec()).expect("fixture io");
     // Graph::verify runs after every pass only from a valid graph on: the imported fixture must be one.
     imported.verify().expect("the imported fixture verifies");
-    for ((out, want), got) in reference.iter().zip(interpret(&imported, &f)) {
+    for ((out, want), got) in reference.iter().zip(interpret(&imported, f)) {
         assert_interpreter_close(
             &format!("{name} {out}: interpreter, imported graph"),
             &got,
@@ -57,7 +61,7 @@ fn check(name: &str) {
         ..Default::default()
     };
     let lowered = lower(&f.graph(), &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-    for ((out, want), got) in reference.iter().zip(interpret(&lowered.graph, &f)) {
+    for ((out, want), got) in reference.iter().zip(interpret(&lowered.graph, f)) {
         assert_interpreter_close(
             &format!("{name} {out}: interpreter, lowered graph"),
             &got,
@@ -124,6 +128,18 @@ fn synthesis_nostyles_16() {
     check("synthesis_nostyles_16");
 }
 
+/// StyleGAN2 ('skip', `tools/make_stylegan2_fixtures.py`): fused and unfused modconv, synthesis and full
+/// generator, batch 1 and 2 (the batch-2 fused reference is TF on each sample alone: TF's CPU has no
+/// grouped conv). Same tolerances as above.
+#[test]
+fn stylegan2_fixtures() {
+    let names = common::fixture_names(&common::sg2_fixtures_dir());
+    assert_eq!(names.len(), 8, "{names:?}");
+    for name in names {
+        check_fixture(&Fixture::stylegan2(&name));
+    }
+}
+
 /// Every fixture directory has a test above: a new fixture cannot go unchecked.
 #[test]
 fn every_fixture_is_tested() {
@@ -138,13 +154,7 @@ fn every_fixture_is_tested() {
         "generator_conditional_16",
         "synthesis_nostyles_16",
     ];
-    let mut found: Vec<String> = std::fs::read_dir(common::fixtures_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("meta.json").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    found.sort();
+    let found = common::fixture_names(&common::fixtures_dir());
     let mut tested: Vec<String> = tested.iter().map(|s| s.to_string()).collect();
     tested.sort();
     assert_eq!(found, tested);

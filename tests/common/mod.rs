@@ -17,6 +17,22 @@ pub fn fixtures_dir() -> PathBuf {
     repo_root().join("tests/fixtures")
 }
 
+pub fn sg2_fixtures_dir() -> PathBuf {
+    repo_root().join("tests/fixtures-sg2")
+}
+
+/// The names of the fixtures in `dir` (its subdirectories with a `meta.json`), sorted.
+pub fn fixture_names(dir: &Path) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("meta.json").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    found
+}
+
 /// One fixture: a frozen graph made by TensorFlow with seeded inputs and TensorFlow's outputs.
 pub struct Fixture {
     pub name: String,
@@ -54,6 +70,11 @@ impl Fixture {
 
     pub fn named(name: &str) -> Fixture {
         Fixture::load(&fixtures_dir().join(name))
+    }
+
+    /// A StyleGAN2 fixture (`tests/fixtures-sg2`, made by `tools/make_stylegan2_fixtures.py`).
+    pub fn stylegan2(name: &str) -> Fixture {
+        Fixture::load(&sg2_fixtures_dir().join(name))
     }
 
     pub fn graph(&self) -> PathBuf {
