@@ -171,6 +171,23 @@ impl Graph {
         self.g.add_node(node)
     }
 
+    /// Adds a one-output `op` node named `name` reading `inputs`, its output typed `out`.
+    pub fn add_op(
+        &mut self,
+        name: impl Into<String>,
+        op: Op,
+        attrs: Attrs,
+        inputs: &[ValueRef],
+        out: ValueInfo,
+    ) -> ValueRef {
+        let mut node = Node::new(name, op);
+        node.attrs = attrs;
+        node.outputs = vec![out];
+        let id = self.add(node);
+        self.set_inputs(id, inputs);
+        ValueRef::from(id)
+    }
+
     /// Adds a `Const` node holding `value`, with its type filled in.
     pub fn add_const(&mut self, name: impl Into<String>, value: Tensor) -> NodeIndex {
         let info = ValueInfo::new(

@@ -29,7 +29,7 @@
 //! convs compute in float: with integer weights LiteRT's own TRANSPOSE_CONV is as fast as its CONV_2D
 //! (`sgc_rules::ConvKernels`), and `sgc::pass_manager` leaves this pass out.
 
-use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Graph, IrError, Node, NodeIndex, Op};
+use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Graph, IrError, NodeIndex, Op};
 use sgc_ir::{Tensor, ValueInfo, ValueRef};
 
 use crate::{Pass, PassReport};
@@ -175,18 +175,14 @@ fn rewrite(graph: &mut Graph, n: NodeIndex, m: Match) -> Result<(), IrError> {
     let name = graph.node(n).name.clone();
     let [batch, h, w, cin] = m.dims;
     let info = |d: &[usize]| ValueInfo::new(DType::F32, d.iter().map(|&v| v as i64).collect());
-    let add = |graph: &mut Graph,
-               suffix: &str,
-               op: Op,
-               attrs: Attrs,
-               ins: &[ValueRef],
-               out: ValueInfo| {
-        let mut node = Node::new(graph.unique_name(&format!("{name}/{suffix}")), op);
-        node.attrs = attrs;
-        node.outputs = vec![out];
-        let id = graph.add(node);
-        graph.set_inputs(id, ins);
-        ValueRef::from(id)
+    let add = |graph: &mut Graph, suffix: &str, op: Op, attrs: Attrs, ins: &[ValueRef], out| {
+        graph.add_op(
+            graph.unique_name(&format!("{name}/{suffix}")),
+            op,
+            attrs,
+            ins,
+            out,
+        )
     };
     let mut phase_outputs = Vec::with_capacity(5);
     for (p, filter) in m.phases.into_iter().enumerate() {

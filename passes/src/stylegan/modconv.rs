@@ -283,16 +283,19 @@ fn rewrite(graph: &mut Graph, n: NodeIndex, m: Match) -> Result<(), IrError> {
     let batch = m.batch;
     let cout_per = folded_cout / batch;
     let f32_info = |d: &[usize]| ValueInfo::new(DType::F32, d.iter().map(|&v| v as i64).collect());
-    let add = |graph: &mut Graph, suffix: &str, op: Op, ins: &[ValueRef], out: ValueInfo| {
-        let mut node = Node::new(graph.unique_name(&format!("{name}/{suffix}")), op);
-        node.attrs.set("T", Attr::Type(DType::F32));
-        if node.op == Op::Reshape {
-            node.attrs.set("Tshape", Attr::Type(DType::I32));
+    let add = |graph: &mut Graph, suffix: &str, op: Op, ins: &[ValueRef], out| {
+        let mut attrs = Attrs::new();
+        attrs.set("T", Attr::Type(DType::F32));
+        if op == Op::Reshape {
+            attrs.set("Tshape", Attr::Type(DType::I32));
         }
-        node.outputs = vec![out];
-        let id = graph.add(node);
-        graph.set_inputs(id, ins);
-        ValueRef::from(id)
+        graph.add_op(
+            graph.unique_name(&format!("{name}/{suffix}")),
+            op,
+            attrs,
+            ins,
+            out,
+        )
     };
     let shape_const = |graph: &mut Graph, suffix: &str, d: &[usize]| -> ValueRef {
         let t = Tensor::from_vec(vec![d.len()], d.iter().map(|&v| v as i32).collect());
