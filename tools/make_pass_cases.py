@@ -892,6 +892,42 @@ def _(rng):
     tf.reshape(out, [-1, 3, 5, 5], name="y")
 
 
+FIR = "fold,stylegan2-fir,dce"
+
+
+@case("stylegan2-fir", "blur_after_upsampling_conv", FIR, "y", inputs="x=2,3,7,7",
+      expect="DepthwiseConv2dNative=1, Conv2D=0, Transpose=0, Pad=1",
+      doc="The [1,3,3,1] FIR blur StyleGAN2 applies after each upsampling conv (upfirdn_2d's reference path,\n"
+          "pads 1/1, no zero insertion), on a batch of 2 with 3 channels: the reshape/pad/transpose chain around\n"
+          "a one-channel conv becomes a Pad and one depthwise conv with the filter on every channel.")
+def _(rng):
+    from stylegan2_nets import _setup_kernel, _simple_upfirdn_2d
+    x = placeholder([None, 3, 7, 7], "x")
+    k = _setup_kernel([1, 3, 3, 1]) * 4
+    y = _simple_upfirdn_2d(x, k, pad0=1, pad1=1)
+    tf.identity(y, name="y")
+
+
+@case("stylegan2-fir", "upsample_rgb", FIR, "y", inputs="x=2,3,4,4",
+      expect="Conv2DBackpropInput=1, DepthwiseConv2dNative=0, Conv2D=0, Transpose=0",
+      doc="upsample_2d of a 3-channel image (the skip RGB path): zero insertion, pad 2/1 and the 4x4 FIR\n"
+          "are a stride-2 transposed conv with the flipped filter on the channel diagonal, cut to 8x8.")
+def _(rng):
+    from stylegan2_nets import upsample_2d
+    x = placeholder([None, 3, 4, 4], "x")
+    tf.identity(upsample_2d(x, k=[1, 3, 3, 1]), name="y")
+
+
+@case("stylegan2-fir", "upsample_many_channels_stays", FIR, "y", inputs="x=1,8,4,4",
+      expect="Conv2D=1, Conv2DBackpropInput=0",
+      doc="upsample_2d of 8 channels: the dense transposed-conv form would cost 8x the FIR's multiply-adds,\n"
+          "so the chain stays as StyleGAN2 writes it.")
+def _(rng):
+    from stylegan2_nets import upsample_2d
+    x = placeholder([None, 8, 4, 4], "x")
+    tf.identity(upsample_2d(x, k=[1, 3, 3, 1]), name="y")
+
+
 def frozen(rng, out):
     """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
     with tf.Session() as sess:

@@ -24,6 +24,7 @@
 //! truncated, as StyleGAN's `convert_images_to_uint8`); without `--image-output` a graph's own tail (such as
 //! the uint8 conversion `Gs.run` appends) stays attached to the image.
 
+pub mod fir;
 pub mod modconv;
 pub mod parts;
 pub mod prune;
