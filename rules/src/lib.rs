@@ -16,6 +16,7 @@ pub mod cost;
 pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
+pub mod reshape;
 pub mod stylegan;
 #[cfg(test)]
 mod testing;
@@ -54,8 +55,10 @@ pub fn all_rules() -> Vec<Rewrite> {
 pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
+    rules.extend(reshape::rules());
     rules.extend(stylegan::idioms::rules());
     rules.extend(stylegan::fused_upscale::rules(kernels));
     rules.extend(stylegan::norm::rules());
+    rules.extend(stylegan::modconv::rules());
     rules
 }
