@@ -9,7 +9,7 @@
 //! ConcatV2's and the reductions' axes) get them permuted.
 
 use egg::{Id, Subst};
-use sgc_ir::{Attr, DType, Op, Tensor};
+use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
 
 use crate::util::{
     add_const, add_i32s, add_op, add_transpose, as_i64, attrs_of, bound, holds_transpose, ints,
@@ -124,6 +124,11 @@ pub fn rules() -> Vec<Rewrite> {
             move |eg, class, s| transpose_into_unary(eg, class, s, &o),
         ));
     }
+    rules.push(rule(
+        "transpose-into-Tile",
+        "(Transpose (Tile ?x ?m) ?p)",
+        transpose_into_tile,
+    ));
     for op in BINARY {
         let o = op.clone();
         rules.push(rule(
@@ -312,6 +317,25 @@ fn tile(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     attrs.set("Tmultiples", Attr::Type(sgc_ir::DType::I32));
     let inner = add_op(egraph, Op::Tile, attrs, vec![x, m2]);
     Some(add_transpose(egraph, inner, &as_i64(&p)))
+}
+
+/// `T(Tile(x, m), p) = Tile(T(x, p), m')` with `m'[i] = m[p[i]]`, when the new transpose is free (a
+/// constant's: StyleGAN2's learned 4×4 input tiled over the batch).
+fn transpose_into_tile(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
+    let x = bound(subst, "?x");
+    let p = perm(egraph, bound(subst, "?p"))?;
+    let m = ints(egraph, bound(subst, "?m"))?;
+    if m.len() != p.len() || !transpose_is_free(egraph, x, &p) {
+        return None;
+    }
+    let m2: Vec<i64> = p.iter().map(|&i| m[i]).collect();
+    let m2 = add_i32s(egraph, &m2);
+    let t = add_transpose(egraph, x, &as_i64(&p));
+    let mut attrs = Attrs::new();
+    let dt = egraph[class].data.outputs.first().and_then(|o| o.dtype);
+    attrs.set("T", Attr::Type(dt.unwrap_or(DType::F32)));
+    attrs.set("Tmultiples", Attr::Type(DType::I32));
+    Some(add_op(egraph, Op::Tile, attrs, vec![t, m2]))
 }
 
 /// `v` with its entries permuted the way `T(x, p)` permutes dimensions: `out[p[i]] = v[i]`.
@@ -563,6 +587,22 @@ mod tests {
         let g = b.output(back);
         let out = rewrite(&g, &rules());
         assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_same_function(&g, &out);
+    }
+
+    /// A constant tiled over the batch, then transposed (StyleGAN2's 4×4 input at batch 2): the transpose
+    /// goes into the constant, where it costs nothing at run time.
+    #[test]
+    fn a_transposed_tile_of_a_constant_tiles_the_transposed_constant() {
+        let mut b = Builder::new();
+        let c = b.constant("c", random(&[1, 3, 2, 2], 5));
+        let m = b.ints("m", &[2, 1, 1, 1]);
+        let tile = b.op("tile", Op::Tile, &[c, m], &[]);
+        let t = b.transpose("t", tile, &TO_NHWC);
+        let g = b.output(t);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Transpose), 0, "{}", out.dump());
+        assert_eq!(count(&out, &Op::Tile), 1);
         assert_same_function(&g, &out);
     }
 
