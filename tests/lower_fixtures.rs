@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, assert_interpreter_close, run_litert, Fixture};
+use common::{assert_close, assert_interpreter_close, run_litert, run_litert_listing, Fixture};
 use sgc::{lower, LowerOptions};
 use sgc_ir::{interp, Graph, Tensor, ValueRef};
 use sgc_passes::io::select_io;
@@ -37,7 +37,55 @@ fn check(name: &str) {
     check_fixture(&Fixture::named(name));
 }
 
-fn check_fixture(f: &Fixture) {
+/// The phone form of a StyleGAN2 model: every CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV reads a
+/// constant filter (no run-time, batch-grouped filters), at most the one TRANSPOSE of the NCHW image
+/// output, and no conv or dense layer left outside LiteRT's XNNPACK delegate.
+fn assert_phone_form(name: &str, tflite: &[u8], listing: &serde_json::Value) {
+    use sgc_backends::tflite::{reader, schema, schema::builtin};
+    let model = reader::read_model(tflite).expect("the model reads back");
+    let sub = &model.subgraphs[0];
+    let mut transposes = 0;
+    for op in &sub.operators {
+        let code = model.operator_codes[op.opcode_index as usize].code();
+        if code == builtin::TRANSPOSE {
+            transposes += 1;
+        }
+        if [
+            builtin::CONV_2D,
+            builtin::DEPTHWISE_CONV_2D,
+            builtin::TRANSPOSE_CONV,
+        ]
+        .contains(&code)
+        {
+            let filter = &sub.tensors[op.inputs[1] as usize];
+            let buffer = &model.buffers[filter.buffer as usize];
+            assert!(
+                buffer.data.as_ref().is_some_and(|d| !d.is_empty()) || buffer.size > 0,
+                "{name}: {} reads a run-time filter '{}'",
+                schema::builtin_name(code).unwrap_or("?"),
+                filter.name
+            );
+        }
+    }
+    assert!(transposes <= 1, "{name}: {transposes} TRANSPOSE ops");
+    let undelegated = listing["undelegated"]
+        .as_object()
+        .expect("undelegated listing");
+    for op in [
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "TRANSPOSE_CONV",
+        "FULLY_CONNECTED",
+    ] {
+        assert!(
+            !undelegated.contains_key(op),
+            "{name}: {op} outside XNNPACK: {undelegated:?}"
+        );
+    }
+}
+
+/// Checks `f` as [`check`] does; returns the model and LiteRT's listing of what it ran.
+fn check_fixture(f: &Fixture) -> (Vec<u8>, serde_json::Value) {
     let name = f.name.as_str();
     let reference = f.reference_outputs();
 
@@ -74,13 +122,15 @@ fn check_fixture(f: &Fixture) {
     let model = dir.path().join(format!("{name}.tflite"));
     let tflite = lowered.tflite().unwrap();
     std::fs::write(&model, &tflite).unwrap();
-    let (outputs, ops) = run_litert(&model, &f.inputs);
+    let (outputs, listing) = run_litert_listing(&model, &f.inputs);
+    let ops = &listing["ops"];
     println!("{name}: {} bytes, LiteRT ops {ops}", tflite.len());
     assert_eq!(outputs.len(), reference.len());
     for ((out, want), got) in reference.iter().zip(&outputs) {
         assert_eq!(got.dtype(), want.dtype(), "{name} {out}: dtype");
         assert_close(&format!("{name} {out}: LiteRT"), got, want);
     }
+    (tflite, listing)
 }
 
 #[test]
@@ -130,13 +180,14 @@ fn synthesis_nostyles_16() {
 
 /// StyleGAN2 ('skip', `tools/make_stylegan2_fixtures.py`): fused and unfused modconv, synthesis and full
 /// generator, batch 1 and 2 (the batch-2 fused reference is TF on each sample alone: TF's CPU has no
-/// grouped conv). Same tolerances as above.
+/// grouped conv). Same tolerances as above, and each model in its phone form ([`assert_phone_form`]).
 #[test]
 fn stylegan2_fixtures() {
     let names = common::fixture_names(&common::sg2_fixtures_dir());
     assert_eq!(names.len(), 8, "{names:?}");
     for name in names {
-        check_fixture(&Fixture::stylegan2(&name));
+        let (tflite, listing) = check_fixture(&Fixture::stylegan2(&name));
+        assert_phone_form(&name, &tflite, &listing);
     }
 }
 

@@ -11,7 +11,8 @@ Usage:
 The model runs through its `serving_default` signature. Inputs are matched by name (`NAME=file.npy`) or,
 without names, in the order of the subgraph's inputs. Each output is written to OUT_DIR/output_<i>.npy in the order of the
 subgraph's outputs, and OUT_DIR/outputs.json lists `{"name", "file", "shape", "dtype"}` per output together
-with the model's op histogram (`ops`), so that tests can check what the interpreter actually ran.
+with the model's op histogram (`ops`) and the ops that no delegate took (`undelegated`), so that tests can
+check what the interpreter actually ran.
 Threads: $SGC_LITERT_THREADS (default 2).
 
 Exit status: 0 on success, 1 when the model does not load or run (the interpreter's message is printed).
@@ -89,7 +90,8 @@ def run_one(model_path, out_dir, input_args):
         np.save(os.path.join(out_dir, file), value)
         listing.append({"name": name, "file": file, "shape": list(value.shape), "dtype": str(value.dtype)})
     with open(os.path.join(out_dir, "outputs.json"), "w") as f:
-        json.dump({"outputs": listing, "ops": litert_runner.op_histogram(interp)}, f, indent=1)
+        json.dump({"outputs": listing, "ops": litert_runner.op_histogram(interp),
+                   "undelegated": litert_runner.undelegated(interp)}, f, indent=1)
     return 0
 
 

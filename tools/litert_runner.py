@@ -34,6 +34,26 @@ def op_histogram(interp):
     return dict(sorted(ops.items()))
 
 
+def undelegated(interp):
+    """{op name: count} of the ops LiteRT runs itself, outside every delegate partition. A DELEGATE
+    node replaces the ops whose values lie between its inputs and outputs: walking back from its
+    outputs to its inputs finds them; the rest run in the interpreter's own kernels."""
+    ops = interp._get_ops_details()
+    delegates = [o for o in ops if o["op_name"] == "DELEGATE"]
+    p_out = {t for d in delegates for t in d["outputs"]}
+    p_in = {t for d in delegates for t in d["inputs"]}
+    producer = {t: o for o in ops if o["op_name"] != "DELEGATE" for t in o["outputs"]}
+    inside, stack = set(), list(p_out)
+    while stack:
+        op = producer.get(stack.pop())
+        if op is None or op["index"] in inside:
+            continue
+        inside.add(op["index"])
+        stack.extend(t for t in op["inputs"] if t not in p_in and t in producer)
+    rest = collections.Counter(o["op_name"] for o in ops if o["op_name"] != "DELEGATE" and o["index"] not in inside)
+    return dict(sorted(rest.items()))
+
+
 def multiply_adds(interp):
     """{op name: multiply-adds} of the convolutions and dense layers of a loaded model (shapes from the
     model; batch as written): CONV_2D out·kh·kw·Cin, DEPTHWISE_CONV_2D out·kh·kw, TRANSPOSE_CONV

@@ -144,6 +144,16 @@ pub fn python() -> PathBuf {
 /// Runs `model` in the LiteRT interpreter on named inputs; returns its outputs in signature order and
 /// the op histogram of what the interpreter loaded.
 pub fn run_litert(model: &Path, inputs: &[(String, PathBuf)]) -> (Vec<Tensor>, serde_json::Value) {
+    let (outputs, listing) = run_litert_listing(model, inputs);
+    (outputs, listing["ops"].clone())
+}
+
+/// [`run_litert`] with the whole `outputs.json` of `tools/litert_run.py`: `ops`, and `undelegated` (the
+/// ops LiteRT runs outside XNNPACK).
+pub fn run_litert_listing(
+    model: &Path,
+    inputs: &[(String, PathBuf)],
+) -> (Vec<Tensor>, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(python());
     cmd.arg(repo_root().join("tools/litert_run.py"))
@@ -168,7 +178,7 @@ pub fn run_litert(model: &Path, inputs: &[(String, PathBuf)]) -> (Vec<Tensor>, s
         .iter()
         .map(|o| npy::read(&out.path().join(o["file"].as_str().unwrap())))
         .collect();
-    (outputs, listing["ops"].clone())
+    (outputs, listing)
 }
 
 /// Max abs error of `actual` against `reference`, and max |reference|.
