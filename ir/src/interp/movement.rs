@@ -138,10 +138,12 @@ pub(crate) fn transpose(t: &Tensor, perm_t: &Tensor) -> Res<Tensor> {
 
 /// `t` with its axes permuted: output axis `i` is input axis `perm[i]`.
 pub(crate) fn permute(t: &Tensor, perm: &[usize]) -> Res<Tensor> {
-    if perm.iter().enumerate().all(|(i, &p)| i == p) {
-        return Ok(t.clone());
-    }
     let s = t.shape();
+    // Only size-1 axes move (the others keep their order): the same bytes under the new shape.
+    let kept: Vec<usize> = perm.iter().copied().filter(|&p| s[p] != 1).collect();
+    if kept.windows(2).all(|w| w[0] < w[1]) {
+        return t.reshaped(perm.iter().map(|&p| s[p]).collect());
+    }
     let st = strides_of(s);
     let out: Vec<usize> = perm.iter().map(|&p| s[p]).collect();
     let strides: Vec<isize> = perm.iter().map(|&p| st[p] as isize).collect();
@@ -171,6 +173,16 @@ pub(crate) fn strided_slice(
     let es = elem_size(t)?;
     if sizes.contains(&0) {
         return from_bytes(t.dtype(), final_shape, vec![]);
+    }
+    // The whole tensor (new axes and shrunk size-1 axes aside): the same bytes, no copy. Folding a
+    // weight's `w[np.newaxis]` must not double the weights in memory.
+    let whole = spec
+        .dims
+        .iter()
+        .zip(t.shape())
+        .all(|(d, &n)| d.begin == 0 && d.stride == 1 && d.size as usize == n);
+    if whole {
+        return t.reshaped(final_shape);
     }
     let mut offset = 0isize;
     let mut gs = Vec::with_capacity(sizes.len());

@@ -46,6 +46,24 @@ fn ss(t: &Tensor, b: &[i32], e: &[i32], st: &[i32], masks: &[(&str, i64)]) -> Re
     .map(|mut v| v.remove(0))
 }
 
+/// Taking a whole tensor (`w[np.newaxis]`) or moving only its size-1 axes keeps its bytes: folding
+/// such a view of a weight must not copy it.
+#[test]
+fn whole_slices_and_size_one_transposes_share_their_bytes() {
+    let x = arange(&[3, 4]);
+    let masks = [("new_axis_mask", 1), ("begin_mask", 6), ("end_mask", 6)];
+    let r = ss(&x, &[0, 0, 0], &[0, 0, 0], &[1, 1, 1], &masks).unwrap();
+    assert_eq!(r.shape(), &[1, 3, 4]);
+    assert_eq!(r.bytes().as_ptr(), x.bytes().as_ptr());
+    let t = ev1(Op::Transpose, &[], &[r.clone(), i32s(&[1, 0, 2])]);
+    assert_eq!(t.shape(), &[3, 1, 4]);
+    assert_eq!(t.bytes().as_ptr(), x.bytes().as_ptr());
+    assert_eq!(vals(&t), vals(&x));
+    // A real permutation still moves the data.
+    let moved = ev1(Op::Transpose, &[], &[x.clone(), i32s(&[1, 0])]);
+    assert_eq!(vals(&moved)[..3], [0.0, 4.0, 8.0]);
+}
+
 #[test]
 fn strided_slice_masks() {
     let x = arange(&[2, 3, 4]);
