@@ -85,10 +85,10 @@ fn matched(graph: &Graph, n: NodeIndex) -> Option<Match> {
     }
     let ins = graph.inputs(n);
     // The data input, the filter, and which filter axis carries the input channels (the ones `s`
-    // scales) and which the output channels (the ones `d` scales).
-    let (data, filter, in_axis, out_axis) = match node.op {
-        Op::Conv2D => (ins[0], ins[1], 2, 3),
-        Op::Conv2DBackpropInput => (ins[2], ins[1], 3, 2),
+    // scales); the other of axes 2 and 3 carries the output channels (the ones `d` scales).
+    let (data, filter, in_axis) = match node.op {
+        Op::Conv2D => (ins[0], ins[1], 2),
+        Op::Conv2DBackpropInput => (ins[2], ins[1], 3),
         _ => return None,
     };
     if graph.const_value(filter).is_some() {
@@ -135,55 +135,45 @@ fn matched(graph: &Graph, n: NodeIndex) -> Option<Match> {
             return None;
         };
 
-    // The grouped filter must keep samples, input and output channels where the conv reads them.
-    let probe = |f: &dyn Fn([usize; 5]) -> usize| -> Option<Tensor> {
-        let dims = [batch, k0, k1, cin, cout];
-        let mut v = Vec::with_capacity(dims.iter().product());
-        for i in 0..dims.iter().product::<usize>() {
-            let mut rest = i;
-            let mut idx = [0usize; 5];
-            for a in (0..5).rev() {
-                idx[a] = rest % dims[a];
-                rest /= dims[a];
+    // The grouped filter must keep samples, input and output channels where the conv reads them: the
+    // chain run on a probe whose every element holds its own (sample, input channel, output channel)
+    // as one exact integer `(n·Cin + ci)·Cout + co` (below 2^24 for any StyleGAN2 layer).
+    let dims = [batch, k0, k1, cin, cout];
+    if batch * cin * cout >= 1 << 24 {
+        return None;
+    }
+    let mut v = Vec::with_capacity(dims.iter().product());
+    for n_ in 0..batch {
+        for _ in 0..k0 * k1 {
+            for ci in 0..cin {
+                v.extend((0..cout).map(|co| ((n_ * cin + ci) * cout + co) as f32));
             }
-            v.push(f(idx) as f32);
         }
-        run_chain(graph, &chain, Tensor::from_vec(dims.to_vec(), v))
-    };
-    let group_of = probe(&|i| i[0])?;
-    let ci_of = probe(&|i| i[3])?;
-    let co_of = probe(&|i| i[4])?;
-    let gshape: [usize; 4] = group_of.shape().try_into().ok()?;
+    }
+    let probe = run_chain(graph, &chain, Tensor::from_vec(dims.to_vec(), v))?;
+    let gshape: [usize; 4] = probe.shape().try_into().ok()?;
     // Groups are contiguous blocks of filter axis 3 (the conv's own output channels for Conv2D, the
     // transposed conv's input channels for Conv2DBackpropInput).
-    let per_group = gshape[3] / batch;
     if !gshape[3].is_multiple_of(batch) {
         return None;
     }
-    let (gv, civ, cov) = (
-        group_of.to_vec::<f32>().ok()?,
-        ci_of.to_vec::<f32>().ok()?,
-        co_of.to_vec::<f32>().ok()?,
-    );
-    for (i, ((&g, &ci), &co)) in gv.iter().zip(&civ).zip(&cov).enumerate() {
-        let mut rest = i;
-        let mut idx = [0usize; 4];
-        for a in (0..4).rev() {
-            idx[a] = rest % gshape[a];
-            rest /= gshape[a];
-        }
-        let local = |axis: usize| {
-            if axis == 3 {
-                idx[3] % per_group
-            } else {
-                idx[axis]
+    let per_group = gshape[3] / batch;
+    let pv = probe.to_vec::<f32>().ok()?;
+    let mut i = 0;
+    for _tap in 0..gshape[0] * gshape[1] {
+        for c2 in 0..gshape[2] {
+            for c3 in 0..gshape[3] {
+                let (group, local3) = (c3 / per_group, c3 % per_group);
+                let (ci, co) = if in_axis == 2 {
+                    (c2, local3)
+                } else {
+                    (local3, c2)
+                };
+                if pv[i] as usize != (group * cin + ci) * cout + co {
+                    return None;
+                }
+                i += 1;
             }
-        };
-        if g as usize != idx[3] / per_group
-            || ci as usize != local(in_axis)
-            || co as usize != local(out_axis)
-        {
-            return None;
         }
     }
     let tiled = tile_batch(&weight, batch)?;
@@ -252,17 +242,23 @@ fn run_chain(graph: &Graph, chain: &[NodeIndex], mut value: Tensor) -> Option<Te
     Some(value)
 }
 
-/// `[1, …]` repeated `batch` times along axis 0.
+/// `[1, …]` repeated `batch` times along axis 0 (at batch 1, the same bytes).
 fn tile_batch(t: &Tensor, batch: usize) -> Option<Tensor> {
+    if batch == 1 {
+        return Some(t.clone());
+    }
     let v = t.to_vec::<f32>().ok()?;
     let mut shape = t.shape().to_vec();
     shape[0] = batch;
     Some(Tensor::from_vec(shape, v.repeat(batch)))
 }
 
-/// The first `per_group` entries of axis 3 of a rank-4 tensor.
+/// The first `per_group` entries of axis 3 of a rank-4 tensor (all of them: the same bytes).
 fn first_group(t: &Tensor, per_group: usize) -> Option<Tensor> {
     let [a, b, c, d]: [usize; 4] = t.shape().try_into().ok()?;
+    if per_group == d {
+        return Some(t.clone());
+    }
     let v = t.to_vec::<f32>().ok()?;
     let mut out = Vec::with_capacity(a * b * c * per_group);
     for row in v.chunks(d) {
