@@ -192,6 +192,37 @@ fn fixed_graph_has_no_smaller_generator() {
     assert!(err.contains("no progressive structure"), "{err}");
 }
 
+/// StyleGAN2 'skip' generators (no lod constant): the R px image is the running sum of the upsampled
+/// ToRGB outputs up to R, against TF's value of that sum (`tools/make_stylegan2_fixtures.py` taps), for
+/// every fixture — synthesis and full, fused and unfused modconv, batch 1 and 2 — and every R. The
+/// synthesis input shrinks to the rows the R px generator reads, as for StyleGAN v1.
+#[test]
+fn stylegan2_skip_sums_at_every_resolution() {
+    for name in common::fixture_names(&common::sg2_fixtures_dir()) {
+        let f = Fixture::stylegan2(&name);
+        let (input_name, x) = f.input_tensors().remove(0);
+        for r in [4u32, 8, 16] {
+            let want = file(&f, &format!("tap_{r}.npy"));
+            let synthesis = x.rank() == 3;
+            let input = if synthesis {
+                rows(&x, 2 * r.trailing_zeros() as usize - 2)
+            } else {
+                x.clone()
+            };
+            let io: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
+            check(
+                &format!("{name} → {r} px"),
+                &f.graph(),
+                (&input_name, &io),
+                &input,
+                at(r),
+                &want,
+                true,
+            );
+        }
+    }
+}
+
 #[test]
 fn generator_to_16_and_8() {
     let f = Fixture::named("generator_full_32");

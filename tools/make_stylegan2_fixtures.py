@@ -8,6 +8,10 @@ axis, the per-sample filters computed at run time, a grouped convolution when th
 fused_modconv=False (modulate, convolve with the stored weights, demodulate). The graphs have an unknown
 batch dimension; every graph is saved twice, with a batch-1 and with a batch-2 input and TF's output for it.
 
+Each fixture also gets tap_<R>.npy (meta.json "taps"): TF's value of the skip architecture's RGB image
+after the R px block (the sum of the upsampled ToRGB outputs up to R), the reference of
+`sgc lower --resolution R`.
+
 The reference outputs are TF's, from the live session before freezing, with the NCHW convolutions rewritten
 to NHWC by Grappler for execution (see make_fixtures.py). TF's CPU kernels do not run grouped convolutions
 (Conv2D with fewer filter in-channels than input channels, the fused form at batch 2): there the reference
@@ -46,7 +50,8 @@ def build(cfg, part, fused, seed, batches=(1, 2)):
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(seed)
-        kw = dict(cfg, fused_modconv=fused, randomize_noise=False)
+        taps = {}
+        kw = dict(cfg, fused_modconv=fused, randomize_noise=False, taps=taps)
         if part == "synthesis":
             net = Net("G_synthesis", G_synthesis_stylegan2, **kw)
             shape = net.input_shape[1:]
@@ -65,15 +70,18 @@ def build(cfg, part, fused, seed, batches=(1, 2)):
         load_sg2_weights(sess, net, seed)
         refs = {}
         x_all = input_array(kind, [max(batches)] + shape, seed)
+        fetch = {"image": out, "taps": {r: t for r, t in taps.items() if r < cfg["resolution"]}}
         for n in batches:
             x = x_all[:n]
             if fused and n > 1:     # grouped conv: TF's CPU kernels have none; one sample at a time
-                y = np.concatenate([sess.run(out, {inp: x[i:i + 1]}) for i in range(n)])
+                runs = [sess.run(fetch, {inp: x[i:i + 1]}) for i in range(n)]
+                got = {"image": np.concatenate([r["image"] for r in runs]),
+                       "taps": {k: np.concatenate([r["taps"][k] for r in runs]) for k in fetch["taps"]}}
                 how = "TF's output of this graph run on each sample alone (no grouped conv on TF's CPU)"
             else:
-                y = sess.run(out, {inp: x})
+                got = sess.run(fetch, {inp: x})
                 how = "TF's output of this graph on the whole batch"
-            refs[n] = (x, y, how)
+            refs[n] = (x, got["image"], how, got["taps"])
         gd = freeze(sess, graph, [node_of(out)])
         sess.close()
     return gd, node_of(inp), refs, tensor_ref(out)
@@ -118,10 +126,11 @@ def main():
         cfg, part, fused = table[name]
         t0 = time.time()
         gd, inp, refs, out_ref = build(cfg, part, fused, GLOBAL_SEED, batches)
-        for n, (x, y, how) in refs.items():
+        for n, (x, y, how, taps) in refs.items():
             fixture = name if n == 1 else name + "_batch2"
+            extras = {"taps": [{"resolution": r, "file": "tap_%d.npy" % r, "value": taps[r]} for r in sorted(taps)]}
             meta = save_fixture(out_dir, fixture, describe(cfg, part, fused) + "; batch %d: %s." % (n, how),
-                                gd, [(inp, x)], [(out_ref, y)])
+                                gd, [(inp, x)], [(out_ref, y)], extras=extras)
             print("%-32s %5d nodes  %6.1fs  out %s range %.2f..%.2f" % (
                 fixture, len(gd.node), time.time() - t0, y.shape, y.min(), y.max()))
             print("    " + ", ".join("%s:%d" % kv for kv in meta["ops"].items()))

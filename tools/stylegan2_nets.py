@@ -194,7 +194,9 @@ def G_mapping(latents_in, labels_in, latent_size=512, label_size=0, dlatent_size
 def G_synthesis_stylegan2(dlatents_in, dlatent_size=512, num_channels=3, resolution=1024, fmap_base=16 << 10,
                           fmap_decay=1.0, fmap_min=1, fmap_max=512, randomize_noise=True, architecture="skip",
                           nonlinearity="lrelu", dtype="float32", resample_kernel=(1, 3, 3, 1),
-                          fused_modconv=True, **_kwargs):
+                          fused_modconv=True, taps=None, **_kwargs):
+    """`taps`, a dict if given, gets the skip architecture's RGB image after each resolution block
+    (resolution -> tensor; the last build wins, so after get_output_for it holds the real graph's)."""
     if architecture != "skip":
         raise ValueError("only the 'skip' architecture is built by these fixtures")
     resolution_log2 = int(np.log2(resolution))
@@ -236,6 +238,8 @@ def G_synthesis_stylegan2(dlatents_in, dlatent_size=512, num_channels=3, resolut
         with tf.variable_scope("Conv"):
             x = layer(x, layer_idx=0, fmaps=nf(1), kernel=3)
         y = torgb(x, None, 2)
+    if taps is not None:
+        taps[4] = y
     for res in range(3, resolution_log2 + 1):
         with tf.variable_scope("%dx%d" % (2 ** res, 2 ** res)):
             with tf.variable_scope("Conv0_up"):
@@ -245,4 +249,6 @@ def G_synthesis_stylegan2(dlatents_in, dlatent_size=512, num_channels=3, resolut
             with tf.variable_scope("Upsample"):
                 y = upsample_2d(y, k=resample_kernel)
             y = torgb(x, y, res)
+        if taps is not None:
+            taps[2 ** res] = y
     return tf.identity(y, name="images_out")

@@ -249,6 +249,45 @@ pub(crate) fn torgb_layers(graph: &Graph) -> Vec<ToRgb> {
     found
 }
 
+/// A StyleGAN2 'skip' generator's image at a ToRGB layer's resolution: from the layer's output `v`
+/// through its single readers — reshapes (the batch folding), identities and the add of its constant
+/// bias — to the add with the upsampled image of the resolution below, whose sum is the image at this
+/// one. At the lowest resolution (`first`) there is no image below: the biased ToRGB output is it (the
+/// last value of the image's shape before the chain ends).
+pub(crate) fn skip_image(graph: &Graph, mut v: ValueRef, first: bool) -> Option<ValueRef> {
+    let image = graph.info(v).static_shape()?;
+    // The last value on the way that has the image's shape (the batch folding passes through others).
+    let mut last = v;
+    loop {
+        if graph.info(v).static_shape().as_ref() == Some(&image) {
+            last = v;
+        }
+        let [(next, _)] = graph.consumers(v)[..] else {
+            break;
+        };
+        let node = graph.node(next);
+        let ins = graph.inputs(next);
+        let out: ValueRef = next.into();
+        match node.op {
+            Op::Reshape | Op::Identity => v = out,
+            Op::Add | Op::AddV2 => {
+                let other = if ins[0] == v { ins[1] } else { ins[0] };
+                if graph.const_value(other).is_some() {
+                    v = out; // the bias
+                } else if graph.info(other).static_shape()? == image
+                    && graph.info(out).static_shape()? == image
+                {
+                    return (!first).then_some(out);
+                } else {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    first.then_some(last)
+}
+
 /// An NCHW RGB image value: f32 `[N, 3, H, H]`.
 fn is_nchw_image(info: &ValueInfo) -> bool {
     info.dtype == Some(DType::F32)

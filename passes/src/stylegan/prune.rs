@@ -16,6 +16,12 @@
 //!    attached — so the upscale/lerp chain and every block above R are dead code; shrinks the dlatent
 //!    input from [N, 2·log2(full)−2, D] to [N, 2·log2(R)−2, D] (unless asked to keep it); reports the
 //!    blocks removed and the bytes saved.
+//!
+//! A graph with no lod constant at all is read as a StyleGAN2 'skip' generator, whose image is the running
+//! sum `y_R = upsample(y_R/2) + ToRGB_R(x_R)`: [`SetLod`] then changes nothing, and [`PruneResolution`]
+//! makes `y_R` (found by [`super::skip_image`]) the image, or fails naming the ToRGB layer that is not
+//! summed so. (A fixed v1 graph has only its final ToRGB and still gets the "no progressive structure"
+//! error.)
 
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +38,8 @@ pub struct Stats {
     pub blocks_above: Vec<usize>,
     /// Bytes of the constants the outputs needed before pruning.
     pub const_bytes_before: usize,
+    /// No lod constant: the image at R is the 'skip' sum of the ToRGB outputs up to R.
+    pub skip_sum: bool,
 }
 
 /// State shared by the two passes of one pipeline.
@@ -63,21 +71,28 @@ impl Pass for SetLod {
         let mut sizes: Vec<usize> = torgb_layers(&copy).iter().map(|t| t.resolution).collect();
         sizes.sort_unstable();
         sizes.dedup();
+        let consts = lod_constants(graph);
+        if consts.is_empty() {
+            // No progressive logic: a StyleGAN2 'skip' generator, whose R px image is the running sum
+            // of its ToRGB outputs. Whether it is one, `stylegan-resolution` checks once the convs are
+            // per sample (a batch-folded ToRGB is not a [1, 1, C, 3] conv yet).
+            let mut stats = self.stats.lock().expect("stats lock");
+            stats.skip_sum = true;
+            stats.full = sizes.last().copied();
+            stats.blocks_above = sizes.iter().copied().filter(|&s| s > r).collect();
+            stats.const_bytes_before = live_const_bytes(graph);
+            return Ok(PassReport {
+                changes: 0,
+                notes: vec![format!(
+                    "no lod constant: the {r} px image is taken where the ToRGB outputs up to {r} px are summed ('skip' architecture)"
+                )],
+            });
+        }
         let Some(&full) = sizes.last() else {
-            return Err(IrError::node(
-                "<graph>",
-                "--resolution: the graph has no ToRGB layer (1×1 convolution to 3 channels): it is not a StyleGAN generator",
-            ));
+            return Err(no_torgb());
         };
         check_resolution(r, &sizes)?;
         let lod = (full.trailing_zeros() - r.trailing_zeros()) as f32;
-        let consts = lod_constants(graph);
-        if consts.is_empty() && r != full {
-            return Err(IrError::node(
-                "<graph>",
-                format!("--resolution {r}: the graph has ToRGB layers at {} px but no lod constant that selects between them", list(&sizes)),
-            ));
-        }
         let mut report = PassReport::changed(consts.len());
         for &c in &consts {
             let old = graph
@@ -127,7 +142,19 @@ impl Pass for PruneResolution {
         let mut sizes: Vec<usize> = layers.iter().map(|t| t.resolution).collect();
         sizes.sort_unstable();
         sizes.dedup();
+        if sizes.is_empty() {
+            return Err(no_torgb());
+        }
         check_resolution(r, &sizes)?;
+        let skip_sum = self.stats.lock().expect("stats lock").skip_sum;
+        if skip_sum && Some(&r) == sizes.last() {
+            return Ok(PassReport {
+                changes: 0,
+                notes: vec![format!(
+                    "--resolution {r}: the graph's own resolution, nothing to cut"
+                )],
+            });
+        }
         let at_r: Vec<_> = layers.iter().filter(|t| t.resolution == r).collect();
         let [tap] = at_r.as_slice() else {
             let names: Vec<_> = at_r
@@ -143,7 +170,18 @@ impl Pass for PruneResolution {
                 ),
             ));
         };
-        let tap_value = tap.value;
+        let tap_value = if skip_sum {
+            super::skip_image(graph, tap.value, r == sizes[0]).ok_or_else(|| {
+                IrError::node(
+                    &graph.node(tap.conv).name,
+                    format!(
+                        "--resolution {r}: the graph has no lod constant, and its {r} px ToRGB is not added to the upsampled image below it, as a StyleGAN2 'skip' generator's is: no {r} px image to cut at"
+                    ),
+                )
+            })?
+        } else {
+            tap.value
+        };
         let mut attached = 0;
         for o in graph.outputs.clone() {
             if let Some(image) = image_of(graph, o.value) {
@@ -253,6 +291,13 @@ fn check_resolution(r: usize, sizes: &[usize]) -> Result<(), IrError> {
         )
     };
     Err(IrError::node("<graph>", msg))
+}
+
+fn no_torgb() -> IrError {
+    IrError::node(
+        "<graph>",
+        "--resolution: the graph has no ToRGB layer (1×1 convolution to 3 channels): it is not a StyleGAN generator",
+    )
 }
 
 fn list(sizes: &[usize]) -> String {
@@ -488,6 +533,33 @@ mod tests {
     }
 
     #[test]
+    fn without_a_lod_constant_the_image_must_be_a_skip_sum() {
+        // ToRGB layers at 4, 8 and 16 px, none of them summed with the image below: no 8 px image.
+        let mut g = Graph::new();
+        let mut last = None;
+        for r in [4, 8, 16] {
+            let x = placeholder(&mut g, &format!("x{r}"), vec![1, 2, r, r]);
+            last = Some(torgb(&mut g, x.into(), 2, &format!("{r}x{r}/ToRGB")));
+        }
+        output(&mut g, "images_out", last.unwrap().into());
+        let stats = Shared::default();
+        let set = SetLod {
+            resolution: Some(8),
+            stats: stats.clone(),
+        };
+        set.run(&mut g)
+            .expect("no lod: deferred to stylegan-resolution");
+        Fold.run(&mut g).unwrap();
+        let prune = PruneResolution {
+            resolution: Some(8),
+            keep_dlatent_shape: false,
+            stats,
+        };
+        let err = prune.run(&mut g).unwrap_err().to_string();
+        assert!(err.contains("not added to the upsampled image"), "{err}");
+    }
+
+    #[test]
     fn resolutions_the_graph_lacks_are_errors() {
         let (mut g, _, _) = linear();
         let err = SetLod {
@@ -504,9 +576,18 @@ mod tests {
         let x = placeholder(&mut g, "x", vec![1, 2, 8, 8]);
         let rgb = torgb(&mut g, x.into(), 2, "ToRGB_lod0");
         output(&mut g, "images_out", rgb.into());
-        let err = SetLod {
+        let stats = Shared::default();
+        SetLod {
             resolution: Some(4),
-            ..Default::default()
+            stats: stats.clone(),
+        }
+        .run(&mut g)
+        .expect("no lod: deferred to stylegan-resolution");
+        Fold.run(&mut g).unwrap();
+        let err = PruneResolution {
+            resolution: Some(4),
+            keep_dlatent_shape: false,
+            stats,
         }
         .run(&mut g)
         .unwrap_err()
