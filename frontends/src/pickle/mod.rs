@@ -16,6 +16,7 @@ pub mod g_style;
 pub mod network;
 pub mod numpy;
 mod opcodes;
+mod ops;
 #[cfg(test)]
 mod tests;
 
