@@ -191,6 +191,14 @@ fn a_modified_architecture_is_refused_with_what_differs() {
             "Gs: unknown static kwarg 'use_sparkles' (=True)",
         ),
         (
+            "bad_arch_stylegan2_missing_bias.pkl",
+            "Gs/synthesis: variable '16x16/ToRGB/bias' [3] is missing",
+        ),
+        (
+            "bad_arch_stylegan2_version.pkl",
+            "Gs: a G_main() network of pickle state version 3 (StyleGAN2 writes 4, StyleGAN2-ADA 5)",
+        ),
+        (
             "bad_arch_structure.pkl",
             "Gs: static kwarg structure=\"spiral\": expected 'fixed', 'linear', 'recursive' or 'auto'",
         ),
@@ -332,6 +340,56 @@ fn the_pickle_and_the_frozen_graph_make_the_same_model() {
     );
     assert_eq!(pkl.0, pb.0, "operators");
     assert_eq!(pkl.1, pb.1, "constant bytes");
+}
+
+/// `stylegan2_generator_32.pkl` (a StyleGAN2 `G_main`, state version 4) holds the weights of the
+/// frozen fixture `sg2_generator_32`: its `Gs` makes TensorFlow's image in LiteRT at batch 1 and 2 (the
+/// fused-modconv references), its synthesis network (`--network Gs/synthesis`) that of
+/// `sg2_synthesis_32`, and `--resolution 16` TF's 16 px skip sum; the model has the operators and
+/// constant bytes of the frozen `fused_modconv=False` graph of the same weights.
+#[test]
+fn the_stylegan2_pickle_makes_what_tensorflow_computes() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkl = fixture("stylegan2_generator_32.pkl");
+    let lower = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = common::sgc_lower(&pkl, &out, extra);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{name}: {err}");
+        (out, err)
+    };
+    for (fixture_name, extra) in [
+        ("sg2_generator_32", &["--inputs", "latents_in=1,32"][..]),
+        (
+            "sg2_generator_32_batch2",
+            &["--inputs", "latents_in=2,32"][..],
+        ),
+        ("sg2_synthesis_32", &["--network", "Gs/synthesis"][..]),
+    ] {
+        let f = common::Fixture::stylegan2(fixture_name);
+        let (out, err) = lower(&format!("{fixture_name}.tflite"), extra);
+        if fixture_name == "sg2_generator_32" {
+            assert!(
+                err.contains("built Gs (G_main(), 32×32 px) from the pickle"),
+                "{err}"
+            );
+        }
+        let (outs, _) = common::run_litert(&out, &f.inputs);
+        common::assert_close(fixture_name, &outs[0], &f.reference_outputs()[0].1);
+    }
+    let f = common::Fixture::stylegan2("sg2_generator_32");
+    let (out, _) = lower("r16.tflite", &["--resolution", "16"]);
+    let (outs, _) = common::run_litert(&out, &f.inputs);
+    let tap = common::npy::read(&f.dir.join("tap_16.npy"));
+    common::assert_close("stylegan2 pickle → 16 px", &outs[0], &tap);
+    let (gs, _) = lower("gs.tflite", &[]);
+    let pb = dir.path().join("pb.tflite");
+    let unfused = common::Fixture::stylegan2("sg2_generator_unfused_32");
+    let o = common::sgc_lower(&unfused.graph(), &pb, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (ops_and_constants(&gs), ops_and_constants(&pb));
+    assert_eq!(a.0, b.0, "operators");
+    assert_eq!(a.1, b.1, "constant bytes");
 }
 
 /// The architecture kwargs the official networks leave at their defaults, each set otherwise in one

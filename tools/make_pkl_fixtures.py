@@ -18,6 +18,9 @@ Writes:
   `conditional_16.pkl` (G, D, Gs) and `synthesis_nostyles_16.pkl`: the weights of
   tests/fixtures/generator_conditional_16 and synthesis_nostyles_16 (labels, ReLU, pixel norm, no
   instance norm, no styles, a dense input layer);
+- `stylegan2_generator_32.pkl`: (G, D, Gs) of a StyleGAN2 G_main (state version 4) holding the weights of
+  tests/fixtures-sg2/sg2_generator_32 (tools/make_stylegan2_fixtures.py's configuration and seed,
+  tools/fixture_weights.py's stylegan2_weight_value);
 - hostile and broken pickles for the error tests (`bad_*.pkl`): globals outside the format
   (`os.system`, `builtins.eval`, `subprocess.Popen`, also inside an otherwise valid network), truncated
   files, a big-endian array, an array whose data does not fit its shape, a memo reference to nothing,
@@ -43,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_weights import weight_value  # noqa: E402
+from fixture_weights import stylegan2_weight_value, weight_value  # noqa: E402
 
 MARKER = "sgc_pickle_marker"
 # tests/fixtures/generator_full_32: tools/fixture_builders.py SMALL and tools/fixture_io.py GLOBAL_SEED
@@ -55,6 +58,8 @@ GLOBAL_SEED = 20190205
 CONDITIONAL = dict(SMALL, resolution=16, label_size=3, mapping_nonlinearity="relu", nonlinearity="relu",
                    use_pixel_norm=True, use_instance_norm=False, const_input_layer=False)
 NO_STYLES = dict(SMALL, resolution=16, use_styles=False, const_input_layer=False)
+# tools/make_stylegan2_fixtures.py SMALL: the configuration of tests/fixtures-sg2.
+SMALL2 = dict(resolution=32, latent_size=32, dlatent_size=32, mapping_fmaps=32, fmap_base=256, fmap_max=32)
 
 
 def network_class():
@@ -86,10 +91,10 @@ Network = network_class()
 SOURCE = "# stand-in for training/networks_stylegan.py (sgc test fixture)\n"
 
 
-def net(name, func, kwargs, variables, components=None):
+def net(name, func, kwargs, variables, components=None, version=3):
     return Network(
         {
-            "version": 3,
+            "version": version,
             "name": name,
             "static_kwargs": kwargs,
             "components": components or {},
@@ -184,6 +189,60 @@ def generator_networks(kw, value, d_value):
               ("4x4/Conv/bias", d_value("4x4/Conv/bias", [c])),
               ("Output/weight", d_value("Output/weight", [c, 1]))]
     d = net("D", "D_basic", {"num_channels": 3, "resolution": kw["resolution"]}, d_vars)
+    return g("G"), d, g("Gs")
+
+
+def stylegan2_networks(kw, value, version=4):
+    """(G, D, Gs) of a StyleGAN2 G_main ('skip') with static kwargs `kw`, its variables named, shaped and
+    ordered as the official code creates them: the synthesis network's noise maps first, then per
+    layer weight, mod_weight, mod_bias, noise_strength, bias (ToRGB: no noise strength)."""
+    res_log2 = int(np.log2(kw["resolution"]))
+    dlatent, channels = kw.get("dlatent_size", 512), kw.get("num_channels", 3)
+    num_layers = 2 * res_log2 - 2
+
+    def nf(stage):
+        return int(np.clip(int(kw.get("fmap_base", 16 << 10) / (2.0 ** stage)), 1, kw.get("fmap_max", 512)))
+
+    def g(name):
+        syn = []
+
+        def var(k, shape, into=syn):
+            into.append((k, value(k, shape)))
+
+        for layer in range(num_layers - 1):
+            r = 2 ** ((layer + 5) // 2)
+            var(f"noise{layer}", [1, 1, r, r])
+
+        def layer(scope, cin, cout, kernel=3, noise=True):
+            var(f"{scope}/weight", [kernel, kernel, cin, cout])
+            var(f"{scope}/mod_weight", [dlatent, cin])
+            var(f"{scope}/mod_bias", [cin])
+            if noise:
+                var(f"{scope}/noise_strength", [])
+            var(f"{scope}/bias", [cout])
+
+        var("4x4/Const/const", [1, nf(1), 4, 4])
+        layer("4x4/Conv", nf(1), nf(1))
+        layer("4x4/ToRGB", nf(1), channels, kernel=1, noise=False)
+        for res in range(3, res_log2 + 1):
+            r = 2 ** res
+            layer(f"{r}x{r}/Conv0_up", nf(res - 2), nf(res - 1))
+            layer(f"{r}x{r}/Conv1", nf(res - 1), nf(res - 1))
+            layer(f"{r}x{r}/ToRGB", nf(res - 1), channels, kernel=1, noise=False)
+        mapping = []
+        fin, fmaps, layers = kw.get("latent_size", 512), kw.get("mapping_fmaps", 512), kw.get("mapping_layers", 8)
+        for i in range(layers):
+            fout = dlatent if i == layers - 1 else fmaps
+            var(f"Dense{i}/weight", [fin, fout], mapping)
+            var(f"Dense{i}/bias", [fout], mapping)
+            fin = fout
+        synthesis = net("G_synthesis", "G_synthesis_stylegan2", dict(kw), syn, version=version)
+        mapping = net("G_mapping", "G_mapping", dict(kw, dlatent_broadcast=num_layers), mapping, version=version)
+        own = [("lod", np.float32(value("lod", []))), ("dlatent_avg", value("dlatent_avg", [dlatent]))]
+        return net(name, "G_main", dict(kw), own, {"synthesis": synthesis, "mapping": mapping}, version=version)
+
+    d = net("D", "D_stylegan2", {"num_channels": channels, "resolution": kw["resolution"]},
+            [("Output/weight", value("Output/weight", [8, 1]))], version=version)
     return g("G"), d, g("Gs")
 
 
@@ -313,6 +372,22 @@ def main():
     plain = g_variables(lambda k, s: weight_value(k, s, GLOBAL_SEED), NO_STYLES)[0]
     nostyles = net("G_synthesis", "G_synthesis", dict(NO_STYLES, num_channels=3), plain)
     (out / "synthesis_nostyles_16.pkl").write_bytes(pickle.dumps(nostyles, protocol=4))
+
+    # tests/fixtures-sg2/sg2_generator_32 (its configuration, seed and tools/fixture_weights.py): the
+    # pickle route against TensorFlow's StyleGAN2 outputs; also as StyleGAN2-ADA would version it.
+    sg2 = stylegan2_networks(dict(SMALL2, num_channels=3, label_size=0),
+                             lambda k, s: stylegan2_weight_value(k, s, GLOBAL_SEED))
+    (out / "stylegan2_generator_32.pkl").write_bytes(pickle.dumps(sg2, protocol=4))
+    # A StyleGAN2 Gs whose ToRGB at 16 px has lost its bias, and one of a state version no release wrote.
+    gs = sg2[2].state
+    syn = gs["components"]["synthesis"].state
+    broken_syn = net("G_synthesis", "G_synthesis_stylegan2", syn["static_kwargs"],
+                     [(k, v) for k, v in syn["variables"] if k != "16x16/ToRGB/bias"], version=4)
+    broken = net("Gs", "G_main", gs["static_kwargs"], gs["variables"],
+                 {"synthesis": broken_syn, "mapping": gs["components"]["mapping"]}, version=4)
+    (out / "bad_arch_stylegan2_missing_bias.pkl").write_bytes(pickle.dumps(broken, protocol=4))
+    old = net("Gs", "G_main", gs["static_kwargs"], gs["variables"], gs["components"], version=3)
+    (out / "bad_arch_stylegan2_version.pkl").write_bytes(pickle.dumps(old, protocol=4))
 
     touch = f"touch {MARKER}"
     bad = {

@@ -15,7 +15,7 @@
 use sgc_ir::Tensor;
 
 use super::emit::{i, ty, F32, I32};
-use super::ops::{Ops, Vars};
+use super::ops::{check_resolution, deref_ops, fits, kwargs_of, Kw, Ops, Vars};
 use super::{Kwarg, Network};
 use crate::tf;
 
@@ -109,24 +109,9 @@ impl Config {
             use_styles: true,
             const_input_layer: true,
         };
-        let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
-        for comp in &n.components {
-            kwargs.extend(&comp.static_kwargs);
-        }
-        for (k, v) in kwargs {
-            let int = || match v {
-                Kwarg::Int(x) if *x >= 0 => Ok(*x as usize),
-                _ => Err(format!("static kwarg {k}={v}: expected a non-negative int")),
-            };
-            let float = || match v {
-                Kwarg::Int(x) => Ok(*x as f64),
-                Kwarg::Float(x) => Ok(*x),
-                _ => Err(format!("static kwarg {k}={v}: expected a number")),
-            };
-            let boolean = || match v {
-                Kwarg::Bool(x) => Ok(*x),
-                _ => Err(format!("static kwarg {k}={v}: expected True or False")),
-            };
+        for (k, v) in kwargs_of(n) {
+            let kw = Kw { k, v };
+            let (int, float, boolean) = (|| kw.int(), || kw.float(), || kw.boolean());
             // The official activation functions ('relu' or 'lrelu'): is it 'relu'?
             let relu = || match v {
                 Kwarg::Str(a) if a == "relu" || a == "lrelu" => Ok(a == "relu"),
@@ -176,35 +161,12 @@ impl Config {
                 "blur_filter" => {
                     c.blur_filter = match v {
                         Kwarg::None => vec![],
-                        Kwarg::List(items) => items
-                            .iter()
-                            .map(|x| match x {
-                                Kwarg::Int(i) => Ok(*i as f64),
-                                Kwarg::Float(f) => Ok(*f),
-                                _ => Err(format!("static kwarg {k}={v}: expected numbers")),
-                            })
-                            .collect::<Result<_, _>>()?,
-                        _ => return Err(format!("static kwarg {k}={v}: expected a list")),
+                        _ => kw.numbers()?,
                     }
                 }
-                "truncation_psi" => {
-                    c.truncation_psi = match v {
-                        Kwarg::None => None,
-                        _ => Some(float()?),
-                    }
-                }
-                "truncation_cutoff" => {
-                    c.truncation_cutoff = match v {
-                        Kwarg::None => None,
-                        _ => Some(int()?),
-                    }
-                }
-                "dlatent_broadcast" => {
-                    c.dlatent_broadcast = match v {
-                        Kwarg::None => None,
-                        _ => Some(int()?),
-                    }
-                }
+                "truncation_psi" => c.truncation_psi = kw.opt_float()?,
+                "truncation_cutoff" => c.truncation_cutoff = kw.opt_int()?,
+                "dlatent_broadcast" => c.dlatent_broadcast = kw.opt_int()?,
                 "label_size" => c.label_size = int()?,
                 "randomize_noise" => {} // a run-time choice; see the module doc
                 "use_styles" => c.use_styles = boolean()?,
@@ -217,12 +179,7 @@ impl Config {
                 other => return Err(format!("unknown static kwarg '{other}' (={v})")),
             }
         }
-        if c.resolution < 4 || !c.resolution.is_power_of_two() {
-            return Err(format!(
-                "resolution {} is not a power of two ≥ 4",
-                c.resolution
-            ));
-        }
+        check_resolution(c.resolution)?;
         Ok(c)
     }
 
@@ -254,18 +211,7 @@ struct Builder<'a> {
     randomize_noise: bool,
 }
 
-impl std::ops::Deref for Builder<'_> {
-    type Target = Ops;
-    fn deref(&self) -> &Ops {
-        &self.ops
-    }
-}
-
-impl std::ops::DerefMut for Builder<'_> {
-    fn deref_mut(&mut self) -> &mut Ops {
-        &mut self.ops
-    }
-}
+deref_ops!(Builder);
 
 impl Builder<'_> {
     /// The `labels_in` placeholder `[N, label_size]` of a conditional network (none without labels:
@@ -416,19 +362,6 @@ impl Builder<'_> {
         )
     }
 
-    /// `dlatents_in[:, layer]`.
-    fn dlatent_row(&mut self, p: &str, dlatents: &str, layer: usize) -> String {
-        let l = layer as i32;
-        self.strided_slice(
-            &format!("{p}/strided_slice"),
-            dlatents,
-            &[0, l],
-            &[0, l + 1],
-            (1, 1, 0, 2),
-            F32,
-        )
-    }
-
     fn style_mod(
         &mut self,
         scope: &str,
@@ -504,7 +437,7 @@ impl Builder<'_> {
         if !self.c.use_styles {
             return x;
         }
-        let row = self.dlatent_row(&p, dlatents, layer);
+        let row = self.dlatent_row(&format!("{p}/strided_slice"), dlatents, layer);
         self.style_mod(scope, vars, &x, c, &row)
     }
 
@@ -627,7 +560,7 @@ impl Builder<'_> {
             // code had it), reshaped to [N, nf1, 4, 4].
             false => {
                 let p = format!("{g}/4x4/Dense");
-                let row = self.dlatent_row(&p, dlatents, 0);
+                let row = self.dlatent_row(&format!("{p}/strided_slice"), dlatents, 0);
                 let w = self.weight(
                     "4x4/Dense",
                     vars,
@@ -743,19 +676,7 @@ impl Builder<'_> {
             fin = fout;
         }
         if let Some(rows) = broadcast {
-            let e = self.strided_slice(
-                &format!("{g}/Broadcast/strided_slice"),
-                &x,
-                &[0, 0],
-                &[0, 0],
-                (1, 1, 2, 0),
-                F32,
-            );
-            let m = self.e.i32s(
-                &format!("{g}/Broadcast/Tile/multiples"),
-                &[1, rows as i32, 1],
-            );
-            x = self.tile(&format!("{g}/Broadcast/Tile"), &e, &m);
+            x = self.broadcast(&g, &x, rows);
         }
         self.e.op(&format!("{g}/dlatents_out"), "Identity", &[&x])
     }
@@ -816,22 +737,7 @@ pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, St
                 c.truncation_psi.filter(|&p| p != 1.0),
                 c.truncation_cutoff.filter(|&k| k > 0),
             ) {
-                let l = c.num_styles();
-                let p = format!("{}/Truncation", n.path);
-                let cond: Vec<bool> = (0..l).map(|i| i < cutoff).collect();
-                let cond = b.e.tensor(
-                    &format!("{p}/Select/condition"),
-                    &Tensor::from_vec(vec![1, l, 1], cond),
-                );
-                let t =
-                    b.e.f32s(&format!("{p}/Select/t"), vec![1, l, 1], vec![psi as f32; l]);
-                let f =
-                    b.e.f32s(&format!("{p}/Select/e"), vec![1, l, 1], vec![1.0; l]);
-                let coefs = b.e.op(&format!("{p}/Select"), "Select", &[&cond, &t, &f]);
-                let avg = b.e.tensor(&format!("{}/dlatent_avg", n.path), &avg);
-                let d = b.binary(&format!("{p}/Lerp/sub"), "Sub", &dl, &avg);
-                let m = b.binary(&format!("{p}/Lerp/mul"), "Mul", &d, &coefs);
-                dl = b.binary(&format!("{p}/Lerp/add"), "AddV2", &avg, &m);
+                dl = b.truncation(&n.path, &dl, &avg, c.num_styles(), psi, Some(cutoff));
             }
             let mut sv = Vars::new(syn);
             sv.take("lod", &[]); // G_style assigns its own lod to it
@@ -848,13 +754,7 @@ pub fn graph_def(n: &Network, options: &BuildOptions) -> Result<tf::GraphDef, St
         ))
         }
     }
-    if !problems.is_empty() {
-        return Err(format!(
-            "the variables do not fit the {} architecture its kwargs describe: {}",
-            n.build_func_name,
-            problems.join("; ")
-        ));
-    }
+    fits(&n.build_func_name, &problems)?;
     Ok(b.ops.e.finish())
 }
 

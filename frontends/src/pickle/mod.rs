@@ -12,6 +12,7 @@
 //! library and lets any global through. Neither reports byte offsets.
 
 mod emit;
+pub mod g_main;
 pub mod g_style;
 pub mod network;
 pub mod numpy;
@@ -93,7 +94,20 @@ pub fn graph_from_bytes(
             all.join(", ")
         ))
     })?;
-    let def = g_style::graph_def(net, options).map_err(err)?;
+    // A StyleGAN2 pickle's networks (and the G_mapping inside its G_main) are built by g_main.
+    let root = net.path.split('/').next().unwrap_or(&net.path);
+    let stylegan2 = Network::find(&networks, root).is_some_and(g_main::is_stylegan2);
+    let def = match stylegan2 {
+        true if options.randomize_noise => {
+            return Err(err(format!(
+                "{}: --randomize-noise is not built for StyleGAN2 pickles yet (the stored noise maps are used)",
+                net.path
+            )))
+        }
+        true => g_main::graph_def(net),
+        false => g_style::graph_def(net, options),
+    }
+    .map_err(err)?;
     let variables: usize = std::iter::once(net)
         .chain(&net.components)
         .map(|n| n.variables.len())

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::Tensor;
 
 use super::emit::{b, i, ints, s, ty, Emitter, F32, I32};
-use super::Network;
+use super::{Kwarg, Network};
 use crate::tf;
 
 /// A network's variables, each to be taken once with the shape the builder expects.
@@ -98,6 +98,70 @@ pub(super) struct Ops {
 }
 
 impl Ops {
+    /// The truncation trick on dlatents `dl` `[N, rows, D]`: `avg + (dl − avg)·ψ`, where ψ applies to the
+    /// rows below `cutoff` (a `Select` of per-row coefficients, as `tf.where` writes it) or, without a
+    /// cutoff, to every row (a constant).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn truncation(
+        &mut self,
+        path: &str,
+        dl: &str,
+        avg: &Tensor,
+        rows: usize,
+        psi: f64,
+        cutoff: Option<usize>,
+    ) -> String {
+        let p = format!("{path}/Truncation");
+        let l = rows;
+        let coefs = match cutoff {
+            None => self
+                .e
+                .f32s(&format!("{p}/Const"), vec![1, l, 1], vec![psi as f32; l]),
+            Some(cutoff) => {
+                let cond: Vec<bool> = (0..l).map(|i| i < cutoff).collect();
+                let cond = self.e.tensor(
+                    &format!("{p}/Select/condition"),
+                    &Tensor::from_vec(vec![1, l, 1], cond),
+                );
+                let t = self
+                    .e
+                    .f32s(&format!("{p}/Select/t"), vec![1, l, 1], vec![psi as f32; l]);
+                let f = self
+                    .e
+                    .f32s(&format!("{p}/Select/e"), vec![1, l, 1], vec![1.0; l]);
+                self.e
+                    .op(&format!("{p}/Select"), "Select", &[&cond, &t, &f])
+            }
+        };
+        let avg = self.e.tensor(&format!("{path}/dlatent_avg"), avg);
+        let d = self.binary(&format!("{p}/Lerp/sub"), "Sub", dl, &avg);
+        let m = self.binary(&format!("{p}/Lerp/mul"), "Mul", &d, &coefs);
+        self.binary(&format!("{p}/Lerp/add"), "AddV2", &avg, &m)
+    }
+
+    /// `dlatents_in[:, layer]`, named `name`.
+    pub(super) fn dlatent_row(&mut self, name: &str, dlatents: &str, layer: usize) -> String {
+        let l = layer as i32;
+        self.strided_slice(name, dlatents, &[0, l], &[0, l + 1], (1, 1, 0, 2), F32)
+    }
+
+    /// The mapping network's `x[:, np.newaxis]` tiled to `rows` dlatent rows.
+    pub(super) fn broadcast(&mut self, g: &str, x: &str, rows: usize) -> String {
+        let e = self.strided_slice(
+            &format!("{g}/Broadcast/strided_slice"),
+            x,
+            &[0, 0],
+            &[0, 0],
+            (1, 1, 2, 0),
+            F32,
+        );
+        let m = self.e.i32s(
+            &format!("{g}/Broadcast/Tile/multiples"),
+            &[1, rows as i32, 1],
+        );
+        self.tile(&format!("{g}/Broadcast/Tile"), &e, &m)
+    }
+
     pub(super) fn scalar(&mut self, name: &str, v: f64) -> String {
         self.e.scalar(name, v as f32)
     }
@@ -238,4 +302,116 @@ impl Ops {
             ],
         )
     }
+}
+
+/// One static kwarg, read as the official network functions take it; errors name it and its value.
+pub(super) struct Kw<'a> {
+    pub(super) k: &'a str,
+    pub(super) v: &'a Kwarg,
+}
+
+impl Kw<'_> {
+    fn bad(&self, expected: &str) -> String {
+        format!("static kwarg {}={}: expected {expected}", self.k, self.v)
+    }
+
+    pub(super) fn int(&self) -> Result<usize, String> {
+        match self.v {
+            Kwarg::Int(x) if *x >= 0 => Ok(*x as usize),
+            _ => Err(self.bad("a non-negative int")),
+        }
+    }
+
+    pub(super) fn float(&self) -> Result<f64, String> {
+        match self.v {
+            Kwarg::Int(x) => Ok(*x as f64),
+            Kwarg::Float(x) => Ok(*x),
+            _ => Err(self.bad("a number")),
+        }
+    }
+
+    pub(super) fn boolean(&self) -> Result<bool, String> {
+        match self.v {
+            Kwarg::Bool(x) => Ok(*x),
+            _ => Err(self.bad("True or False")),
+        }
+    }
+
+    /// A number or None.
+    pub(super) fn opt_float(&self) -> Result<Option<f64>, String> {
+        match self.v {
+            Kwarg::None => Ok(None),
+            _ => self.float().map(Some),
+        }
+    }
+
+    /// A non-negative int or None.
+    pub(super) fn opt_int(&self) -> Result<Option<usize>, String> {
+        match self.v {
+            Kwarg::None => Ok(None),
+            _ => self.int().map(Some),
+        }
+    }
+
+    /// A list of numbers (a FIR filter).
+    pub(super) fn numbers(&self) -> Result<Vec<f64>, String> {
+        match self.v {
+            Kwarg::List(items) => items
+                .iter()
+                .map(|x| match x {
+                    Kwarg::Int(i) => Ok(*i as f64),
+                    Kwarg::Float(f) => Ok(*f),
+                    _ => Err(self.bad("numbers")),
+                })
+                .collect(),
+            _ => Err(self.bad("a list")),
+        }
+    }
+}
+
+/// A network's static kwargs and its components', in that order (a component's override the parent's
+/// where both set one, as the official functions pass them down).
+pub(super) fn kwargs_of(n: &Network) -> Vec<&(String, Kwarg)> {
+    let mut kwargs: Vec<&(String, Kwarg)> = n.static_kwargs.iter().collect();
+    for comp in &n.components {
+        kwargs.extend(&comp.static_kwargs);
+    }
+    kwargs
+}
+
+pub(super) fn check_resolution(r: usize) -> Result<(), String> {
+    if r < 4 || !r.is_power_of_two() {
+        return Err(format!("resolution {r} is not a power of two ≥ 4"));
+    }
+    Ok(())
+}
+
+/// `Deref`/`DerefMut` of a builder struct to its `ops: Ops` field, so that its methods call the op
+/// helpers as their own.
+macro_rules! deref_ops {
+    ($builder:ident) => {
+        impl std::ops::Deref for $builder<'_> {
+            type Target = $crate::pickle::ops::Ops;
+            fn deref(&self) -> &Self::Target {
+                &self.ops
+            }
+        }
+        impl std::ops::DerefMut for $builder<'_> {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.ops
+            }
+        }
+    };
+}
+pub(super) use deref_ops;
+
+/// The builder's verdict: every variable where the architecture has it, or all that differs.
+pub(super) fn fits(func: &str, problems: &[String]) -> Result<(), String> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the variables do not fit the {func} architecture its kwargs describe: {}",
+        problems.join("; ")
+    ))
 }
