@@ -22,6 +22,7 @@ Usage
 -----
     python tools/make_stylegan2_fixtures.py                 # small fixtures -> tests/fixtures-sg2 (committed)
     python tools/make_stylegan2_fixtures.py --full --out DIR   # full-size 256 px graphs (not committed)
+    python tools/make_stylegan2_fixtures.py --full --resolution 1024 --out DIR --only sg2_synthesis_1024
 """
 
 import argparse
@@ -98,8 +99,8 @@ def describe(cfg, part, fused):
         what, mod, cfg["resolution"], cfg["fmap_base"], cfg["fmap_max"])
 
 
-def specs(full):
-    cfg = FULL if full else SMALL
+def specs(full, resolution=256):
+    cfg = dict(FULL, resolution=resolution) if full else SMALL
     r = cfg["resolution"]
     out = {}
     for part in ("synthesis", "generator"):
@@ -111,12 +112,13 @@ def specs(full):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="full-size 256 px graphs, batch 1 (not committed)")
+    ap.add_argument("--resolution", type=int, default=256, help="with --full: the generator's size (256 or 1024)")
     ap.add_argument("--out", default=None, help="output dir (default tests/fixtures-sg2)")
     ap.add_argument("--only", action="append", default=None, help="build only this graph (repeatable)")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out_dir = args.out or os.path.join(root, "tests", "fixtures-sg2-full" if args.full else "fixtures-sg2")
-    table = specs(args.full)
+    table = specs(args.full, args.resolution)
     for n in args.only or []:
         if n not in table:
             sys.exit("unknown fixture %r; known: %s" % (n, ", ".join(table)))
