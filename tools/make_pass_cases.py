@@ -928,6 +928,31 @@ def _(rng):
     tf.identity(upsample_2d(x, k=[1, 3, 3, 1]), name="y")
 
 
+@case("batch-norm", "fused_batch_norm_nchw", "fold,batch-norm,dce", "y", inputs="x=2,3,4,4",
+      expect="FusedBatchNormV3=0, Mul=1, AddV2=1",
+      doc="An inference-mode FusedBatchNormV3 on NCHW data (epsilon 1e-3, non-trivial statistics): one Mul and\n"
+          "one AddV2 by per-channel constants shaped [1, C, 1, 1].")
+def _(rng):
+    x = placeholder([None, 3, 4, 4], "x")
+    scale, offset, mean = (const(rand(rng, 3), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 3) + 1.5, "variance")
+    y, _, _ = tf.nn.fused_batch_norm(x, scale, offset, mean=mean, variance=var, epsilon=1e-3,
+                                     is_training=False, data_format="NCHW", name="bn")
+    tf.identity(y, name="y")
+
+
+@case("batch-norm", "batch_statistics_read_stays", "fold,batch-norm,dce", "y,bn:1", inputs="x=2,4,4,3",
+      expect="FusedBatchNormV3=1",
+      doc="A batch norm whose batch-mean output is read too: not a plain scale and shift, so it stays (and\n"
+          "lowering refuses it by name).")
+def _(rng):
+    x = placeholder([None, 4, 4, 3], "x")
+    scale, offset, mean = (const(rand(rng, 3), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 3) + 1.5, "variance")
+    y, _, _ = tf.nn.fused_batch_norm(x, scale, offset, mean=mean, variance=var, is_training=False, name="bn")
+    tf.identity(y, name="y")
+
+
 def frozen(rng, out):
     """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
     with tf.Session() as sess:

@@ -622,6 +622,18 @@ fn random_ops_run_in_litert() {
 /// case's inputs do not count) or is in this reviewed list, with the reason.
 const NO_LITERT_CASE: &[(Op, &str)] = &[
     (
+        Op::FusedBatchNorm,
+        "no TFLite operator: the batch-norm pass writes it as MUL and ADD (tests/lower_fixtures.rs generic fixtures)",
+    ),
+    (
+        Op::FusedBatchNormV2,
+        "no TFLite operator: the batch-norm pass writes it as MUL and ADD (tests/lower_fixtures.rs generic fixtures)",
+    ),
+    (
+        Op::FusedBatchNormV3,
+        "no TFLite operator: the batch-norm pass writes it as MUL and ADD (tests/lower_fixtures.rs generic fixtures)",
+    ),
+    (
         Op::PlaceholderWithDefault,
         "writes no operator: a graph input, or an alias of its default",
     ),

@@ -50,10 +50,11 @@ ops! {
     // TF1 control flow
     Switch, RefSwitch, Merge,
     // convolutions and dense
-    Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput, MatMul, BiasAdd,
+    Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput, MatMul, BiasAdd, MaxPool, AvgPool,
+    FusedBatchNorm, FusedBatchNormV2, FusedBatchNormV3,
     // elementwise arithmetic
     Add, AddV2, Sub, Mul, RealDiv, FloorDiv, Maximum, Minimum, SquaredDifference, AddN,
-    Neg, Square, Sqrt, Rsqrt, Exp, Tanh, Sigmoid, Relu, LeakyRelu, ClipByValue,
+    Neg, Square, Sqrt, Rsqrt, Exp, Tanh, Sigmoid, Relu, Relu6, LeakyRelu, ClipByValue, Softmax,
     // comparisons and selection
     Greater, GreaterEqual, Less, LessEqual, Equal, LogicalAnd, LogicalOr, LogicalNot, Select, SelectV2,
     // reductions
@@ -116,6 +117,7 @@ macro_rules! unary_elementwise_ops {
             | $crate::Op::Tanh
             | $crate::Op::Sigmoid
             | $crate::Op::Relu
+            | $crate::Op::Relu6
             | $crate::Op::LeakyRelu
             | $crate::Op::LogicalNot
     };
@@ -126,6 +128,14 @@ macro_rules! unary_elementwise_ops {
 macro_rules! reduction_ops {
     () => {
         $crate::Op::Mean | $crate::Op::Sum | $crate::Op::Max | $crate::Op::Min | $crate::Op::Prod
+    };
+}
+
+/// TensorFlow's fused batch norms (x, scale, offset, mean, variance → y and batch statistics).
+#[macro_export]
+macro_rules! batch_norm_ops {
+    () => {
+        $crate::Op::FusedBatchNorm | $crate::Op::FusedBatchNormV2 | $crate::Op::FusedBatchNormV3
     };
 }
 
@@ -207,6 +217,33 @@ impl Op {
 }
 
 /// A `LeakyRelu`'s `alpha`: its attribute, else TensorFlow's default 0.2.
+/// A fused batch norm at inference as one scale and shift per channel: `a = scale / √(var + ε)`,
+/// `b = offset − mean · a` (TensorFlow's `epsilon` default 1e-4). Errors for a training-mode node
+/// (`is_training`, TensorFlow's default true: the batch's own statistics, not the stored ones) and for
+/// parameters of different lengths. The one place the formula lives: the interpreter and the
+/// `batch-norm` pass both use it.
+pub fn batch_norm_affine(
+    attrs: &crate::Attrs,
+    [scale, offset, mean, var]: [&[f32]; 4],
+) -> Result<(Vec<f32>, Vec<f32>), String> {
+    if attrs.bool("is_training").unwrap_or(true) {
+        return Err("a training-mode batch norm (is_training=true) normalises by the batch: export the graph for inference".into());
+    }
+    let c = scale.len();
+    if [offset.len(), mean.len(), var.len()] != [c, c, c] {
+        return Err(format!(
+            "batch norm parameters of lengths {c}, {}, {}, {}",
+            offset.len(),
+            mean.len(),
+            var.len()
+        ));
+    }
+    let eps = attrs.float("epsilon").unwrap_or(1e-4);
+    let a: Vec<f32> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
+    let b = (0..c).map(|i| offset[i] - mean[i] * a[i]).collect();
+    Ok((a, b))
+}
+
 pub fn leaky_relu_alpha(attrs: &crate::Attrs) -> f32 {
     attrs.float("alpha").unwrap_or(0.2)
 }
@@ -220,6 +257,21 @@ impl fmt::Display for Op {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The inference scale and shift of a batch norm; training mode (TF's default) and mismatched
+    /// parameter lengths are errors.
+    #[test]
+    fn batch_norm_affine_is_the_inference_formula() {
+        let mut attrs = crate::Attrs::new();
+        attrs.set("is_training", crate::Attr::Bool(false));
+        attrs.set("epsilon", crate::Attr::Float(0.25));
+        let (a, b) = batch_norm_affine(&attrs, [&[2.0], &[1.0], &[3.0], &[0.75]]).unwrap();
+        assert_eq!((a, b), (vec![2.0], vec![1.0 - 3.0 * 2.0]));
+        assert!(batch_norm_affine(&attrs, [&[1.0], &[1.0, 2.0], &[0.0], &[1.0]]).is_err());
+        let training = crate::Attrs::new();
+        let e = batch_norm_affine(&training, [&[1.0], &[0.0], &[0.0], &[1.0]]).unwrap_err();
+        assert!(e.contains("is_training"), "{e}");
+    }
 
     #[test]
     fn names_round_trip() {

@@ -21,7 +21,7 @@ impl Pass for NchwToNhwc {
     }
 
     fn description(&self) -> &'static str {
-        "rewrites NCHW Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput and BiasAdd as NHWC ops between transposes"
+        "rewrites NCHW Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput, BiasAdd, MaxPool and AvgPool as NHWC ops between transposes"
     }
 
     fn run(&self, graph: &mut Graph) -> Result<PassReport, IrError> {
@@ -42,7 +42,7 @@ impl Pass for NchwToNhwc {
 /// The input slot that carries the activation, for ops whose semantics depend on `data_format`.
 fn data_input_slot(op: &Op) -> Option<usize> {
     match op {
-        Op::Conv2D | Op::DepthwiseConv2dNative | Op::BiasAdd => Some(0),
+        Op::Conv2D | Op::DepthwiseConv2dNative | Op::BiasAdd | Op::MaxPool | Op::AvgPool => Some(0),
         Op::Conv2DBackpropInput => Some(2),
         _ => None,
     }
@@ -79,7 +79,7 @@ fn rewrite(graph: &mut Graph, n: NodeIndex) -> Result<(), IrError> {
 
     let node = graph.node_mut(n);
     node.attrs.set("data_format", Attr::Str("NHWC".into()));
-    for key in ["strides", "dilations"] {
+    for key in ["strides", "dilations", "ksize"] {
         if let Some(v) = node.attrs.ints(key) {
             let v = permute(v, 1);
             node.attrs.set(key, Attr::Ints(v));

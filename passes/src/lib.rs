@@ -16,6 +16,7 @@
 //!
 //! [`io`] chooses the graph's inputs and outputs before the pipeline runs.
 
+pub mod batch_norm;
 pub mod control_flow;
 pub mod dce;
 pub mod egraph;

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use sgc_ir::{Graph, Op};
 
 use crate::{
-    control_flow, dce, egraph, expand, fold, freeze, identity, layout, stylegan, subpixel, Pass,
-    PassError, PassReport,
+    batch_norm, control_flow, dce, egraph, expand, fold, freeze, identity, layout, stylegan,
+    subpixel, Pass, PassError, PassReport,
 };
 
 /// Every pass sgc has, by name.
@@ -19,6 +19,7 @@ pub fn all_passes() -> Vec<Box<dyn Pass>> {
         Box::new(control_flow::FoldSwitchMerge),
         Box::new(control_flow::DropControlEdges),
         Box::new(identity::RemoveIdentity),
+        Box::new(batch_norm::BatchNorm),
         Box::new(stylegan::modconv::ModConv),
         Box::new(stylegan::fir::Fir),
         Box::new(layout::NchwToNhwc),
@@ -42,6 +43,7 @@ pub fn lower_pipeline() -> PassManager {
         "fold-switch-merge",
         "drop-control-edges",
         "remove-identity",
+        "batch-norm",
         "dce",
         "fold",
         "stylegan2-modconv",

@@ -137,10 +137,11 @@ macro_rules! code_table {
 code_table! {
     /// `enum BuiltinOperator : int32` (the subset sgc emits or recognises when reading).
     builtin, i32, ALL {
-        ADD = 0, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEPTH_TO_SPACE = 5,
+        ADD = 0, AVERAGE_POOL_2D = 1, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEPTH_TO_SPACE = 5,
         DEQUANTIZE = 6,
         FULLY_CONNECTED = 9,
-        LOGISTIC = 14, MUL = 18, RELU = 19, RESHAPE = 22, TANH = 28, CUSTOM = 32, PAD = 34,
+        LOGISTIC = 14, MAX_POOL_2D = 17, MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25,
+        TANH = 28, CUSTOM = 32, PAD = 34,
         TRANSPOSE = 39, MEAN = 40, SUB = 41, DIV = 42, STRIDED_SLICE = 45, EXP = 47, SPLIT = 49,
         CAST = 53, MAXIMUM = 55, MINIMUM = 57, LESS = 58, NEG = 59, GREATER = 61, GREATER_EQUAL = 62,
         LESS_EQUAL = 63, SELECT = 64, SLICE = 65, TRANSPOSE_CONV = 67, TILE = 69, EQUAL = 71, SUM = 74,
@@ -158,7 +159,8 @@ code_table! {
     /// the union members.
     #[allow(non_upper_case_globals)]
     options_tag, u8, ALL {
-        NONE = 0, Conv2DOptions = 1, DepthwiseConv2DOptions = 2, FullyConnectedOptions = 8,
+        NONE = 0, Conv2DOptions = 1, DepthwiseConv2DOptions = 2, Pool2DOptions = 5, FullyConnectedOptions = 8,
+        SoftmaxOptions = 9,
         ConcatenationOptions = 10, AddOptions = 11, ReshapeOptions = 17, MulOptions = 21,
         ReducerOptions = 27, SubOptions = 28, DivOptions = 29, StridedSliceOptions = 32,
         SplitOptions = 35, CastOptions = 37, TransposeConvOptions = 49, PackOptions = 59,
@@ -229,6 +231,16 @@ pub enum BuiltinOptions {
         padding: Padding,
         stride_w: i32,
         stride_h: i32,
+    },
+    Pool2D {
+        padding: Padding,
+        stride_w: i32,
+        stride_h: i32,
+        filter_width: i32,
+        filter_height: i32,
+    },
+    Softmax {
+        beta: f32,
     },
     FullyConnected {
         keep_num_dims: bool,
@@ -311,6 +323,15 @@ pub mod opt {
     pub const TCONV_STRIDE_W: VOffsetT = field(1);
     pub const TCONV_STRIDE_H: VOffsetT = field(2);
     pub const TCONV_ACTIVATION: VOffsetT = field(3);
+    // Pool2DOptions
+    pub const POOL_PADDING: VOffsetT = field(0);
+    pub const POOL_STRIDE_W: VOffsetT = field(1);
+    pub const POOL_STRIDE_H: VOffsetT = field(2);
+    pub const POOL_FILTER_WIDTH: VOffsetT = field(3);
+    pub const POOL_FILTER_HEIGHT: VOffsetT = field(4);
+    pub const POOL_ACTIVATION: VOffsetT = field(5);
+    // SoftmaxOptions
+    pub const SOFTMAX_BETA: VOffsetT = field(0);
     // FullyConnectedOptions
     pub const FC_ACTIVATION: VOffsetT = field(0);
     pub const FC_KEEP_NUM_DIMS: VOffsetT = field(2);
@@ -362,6 +383,8 @@ impl BuiltinOptions {
             BuiltinOptions::Conv2D { .. } => t::Conv2DOptions,
             BuiltinOptions::DepthwiseConv2D { .. } => t::DepthwiseConv2DOptions,
             BuiltinOptions::TransposeConv { .. } => t::TransposeConvOptions,
+            BuiltinOptions::Pool2D { .. } => t::Pool2DOptions,
+            BuiltinOptions::Softmax { .. } => t::SoftmaxOptions,
             BuiltinOptions::FullyConnected { .. } => t::FullyConnectedOptions,
             BuiltinOptions::Add => t::AddOptions,
             BuiltinOptions::Sub => t::SubOptions,
@@ -500,6 +523,23 @@ impl BuiltinOptions {
             }
             BuiltinOptions::DepthToSpace { block_size } => {
                 fbb.push_slot_always(D2S_BLOCK_SIZE, block_size);
+            }
+            BuiltinOptions::Pool2D {
+                padding,
+                stride_w,
+                stride_h,
+                filter_width,
+                filter_height,
+            } => {
+                fbb.push_slot_always(POOL_PADDING, padding as i8);
+                fbb.push_slot_always(POOL_STRIDE_W, stride_w);
+                fbb.push_slot_always(POOL_STRIDE_H, stride_h);
+                fbb.push_slot_always(POOL_FILTER_WIDTH, filter_width);
+                fbb.push_slot_always(POOL_FILTER_HEIGHT, filter_height);
+                fbb.push_slot_always(POOL_ACTIVATION, ACTIVATION_NONE);
+            }
+            BuiltinOptions::Softmax { beta } => {
+                fbb.push_slot_always(SOFTMAX_BETA, beta);
             }
             BuiltinOptions::Random { seed, seed2 } => {
                 fbb.push_slot_always(RANDOM_SEED, seed);
@@ -664,6 +704,13 @@ mod tests {
                 RESIZE_HALF_PIXEL_CENTERS,
             ),
             ("DepthToSpaceOptions", "blockSize", D2S_BLOCK_SIZE),
+            ("Pool2DOptions", "padding", POOL_PADDING),
+            ("Pool2DOptions", "strideW", POOL_STRIDE_W),
+            ("Pool2DOptions", "strideH", POOL_STRIDE_H),
+            ("Pool2DOptions", "filterWidth", POOL_FILTER_WIDTH),
+            ("Pool2DOptions", "filterHeight", POOL_FILTER_HEIGHT),
+            ("Pool2DOptions", "fusedActivationFunction", POOL_ACTIVATION),
+            ("SoftmaxOptions", "beta", SOFTMAX_BETA),
             ("RandomOptions", "seed", RANDOM_SEED),
             ("RandomOptions", "seed2", RANDOM_SEED2),
             ("CastOptions", "inDataType", CAST_IN_TYPE),

@@ -27,6 +27,41 @@ fn pads(input: usize, k: usize, stride: usize, dil: usize, same: bool) -> (usize
     }
 }
 
+/// NHWC max or average pooling of `x` (`xs`) with a `k`×`k` window; an average counts only the
+/// positions inside the input (TensorFlow's SAME semantics).
+fn pool_ref(x: &[f32], xs: [usize; 4], k: usize, stride: usize, same: bool, max: bool) -> Vec<f32> {
+    let [n, h, w, c] = xs;
+    let (oh, pt) = pads(h, k, stride, 1, same);
+    let (ow, pl) = pads(w, k, stride, 1, same);
+    let mut out = Vec::with_capacity(n * oh * ow * c);
+    for b in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ch in 0..c {
+                    let mut vals = vec![];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let (y, xx) = (
+                                (oy * stride + ky) as i64 - pt as i64,
+                                (ox * stride + kx) as i64 - pl as i64,
+                            );
+                            if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
+                                vals.push(x[((b * h + y as usize) * w + xx as usize) * c + ch]);
+                            }
+                        }
+                    }
+                    out.push(if max {
+                        vals.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+                    } else {
+                        vals.iter().sum::<f32>() / vals.len() as f32
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// NHWC conv with an HWIO filter, or depthwise with [H,W,C,M] when `depthwise`.
 #[allow(clippy::too_many_arguments)]
 fn conv_ref(
@@ -212,6 +247,32 @@ pub(super) fn cases() -> Vec<Case> {
             }),
         );
     }
+    for (op, k, stride, same) in [
+        (Op::MaxPool, 3, 2, true),
+        (Op::MaxPool, 2, 2, false),
+        (Op::AvgPool, 3, 1, true),
+        (Op::AvgPool, 2, 2, false),
+    ] {
+        let xs = [2, 7, 6, 3];
+        let (oh, _) = pads(7, k, stride, 1, same);
+        let (ow, _) = pads(6, k, stride, 1, same);
+        let pad = if same { "SAME" } else { "VALID" };
+        let max = op == Op::MaxPool;
+        cases.push(
+            one_op(
+                &format!("{op} k{k} s{stride} {pad}"),
+                op,
+                vec![
+                    ("ksize", ints(&[1, k as i64, k as i64, 1])),
+                    ("strides", ints(&[1, stride as i64, stride as i64, 1])),
+                    ("padding", s(pad)),
+                ],
+                vec![In::X("x", xs.to_vec())],
+                vec![(DType::F32, vec![2, oh as i64, ow as i64, 3])],
+            )
+            .expect(move |i| vec![pool_ref(&i[0], xs, k, stride, same, max)]),
+        );
+    }
     for (stride, mult, same) in [(1, 2, true), (2, 1, true), (1, 3, false)] {
         let f = f32c(&[3, 3, 3, mult], 12);
         let fv = f.to_vec::<f32>().unwrap();
@@ -335,6 +396,38 @@ pub(super) fn cases() -> Vec<Case> {
     );
 
     // Elementwise.
+    // Relu6 on values spread over [-10, 10], so that both clamps are reached.
+    let mut relu6 = one_op(
+        "relu6",
+        Op::Relu6,
+        vec![],
+        vec![In::X("x", vec![2, 3, 4])],
+        vec![(DType::F32, vec![2, 3, 4])],
+    );
+    for v in &mut relu6.feeds[0].2 {
+        *v *= 10.0;
+    }
+    cases.push(relu6.expect(|i| vec![i[0].iter().map(|v| v.clamp(0.0, 6.0)).collect()]));
+    cases.push(
+        one_op(
+            "softmax",
+            Op::Softmax,
+            vec![],
+            vec![In::X("x", vec![2, 3, 5])],
+            vec![(DType::F32, vec![2, 3, 5])],
+        )
+        .expect(|i| {
+            vec![i[0]
+                .chunks(5)
+                .flat_map(|row| {
+                    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let e: Vec<f32> = row.iter().map(|v| (v - m).exp()).collect();
+                    let sum: f32 = e.iter().sum();
+                    e.into_iter().map(move |v| v / sum)
+                })
+                .collect()]
+        }),
+    );
     cases.push(binary("add", Op::AddV2, |a, b| a + b, DType::F32));
     cases.push(binary("add v1", Op::Add, |a, b| a + b, DType::F32));
     cases.push(binary("bias_add", Op::BiasAdd, |a, b| a + b, DType::F32));

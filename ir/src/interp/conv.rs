@@ -149,6 +149,56 @@ pub(crate) fn conv2d(a: &Attrs, x: &Tensor, f: &Tensor, depthwise: bool) -> Res<
     from_nhwc(t, &ca)
 }
 
+/// MaxPool (`max`) or AvgPool over each window; with SAME padding an average counts only the input
+/// positions inside the window, as TensorFlow's (and TFLite's) does.
+pub(crate) fn pool(a: &Attrs, x: &Tensor, max: bool) -> Res<Tensor> {
+    check_f32(x, "input")?;
+    let ca = shape::conv_attrs(a)?;
+    let [kh, kw] = shape::pool_window(a, &ca)?;
+    let out_df = shape::pool_dims(&ca, &dims(x), [kh, kw])?;
+    let xn = to_nhwc(x, &ca)?;
+    let [n, h, w, c]: [usize; 4] = xn
+        .shape()
+        .try_into()
+        .map_err(|_| "pooling input must be 4-D")?;
+    let (oh, ow) = if ca.nchw {
+        (out_df[2] as usize, out_df[3] as usize)
+    } else {
+        (out_df[1] as usize, out_df[2] as usize)
+    };
+    let (pt, pl) = shape::conv_pads_before(&ca, h as i64, w as i64, kh as i64, kw as i64)?;
+    let xv = f32s(&xn, "input")?;
+    let mut out = vec![0f32; n * oh * ow * c];
+    let mut acc = vec![0f32; c];
+    for b in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+                let mut count = 0usize;
+                for ky in 0..kh {
+                    let y = (oy * ca.sh + ky) as i64 - pt;
+                    for kx in 0..kw {
+                        let xx = (ox * ca.sw + kx) as i64 - pl;
+                        if y < 0 || xx < 0 || y >= h as i64 || xx >= w as i64 {
+                            continue;
+                        }
+                        count += 1;
+                        let at = ((b * h + y as usize) * w + xx as usize) * c;
+                        for (a, &v) in acc.iter_mut().zip(&xv[at..at + c]) {
+                            *a = if max { a.max(v) } else { *a + v };
+                        }
+                    }
+                }
+                let at = ((b * oh + oy) * ow + ox) * c;
+                for (o, &a) in out[at..at + c].iter_mut().zip(&acc) {
+                    *o = if max { a } else { a / count.max(1) as f32 };
+                }
+            }
+        }
+    }
+    from_nhwc(tensor_of(vec![n, oh, ow, c], out)?, &ca)
+}
+
 /// Conv2DBackpropInput: the adjoint of Conv2D with respect to its input.
 pub(crate) fn conv2d_backprop_input(
     a: &Attrs,

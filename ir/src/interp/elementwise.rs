@@ -416,6 +416,7 @@ fn real_unary<T: Real>(op: &Op, mut x: Vec<T>, alpha: f32) -> Res<Vec<T>> {
                 T::zero()
             }
         }),
+        Op::Relu6 => Box::new(|v| relu6(v)),
         Op::LeakyRelu => Box::new(move |v| if v > T::zero() { v } else { v.mul(alpha) }),
         _ => return Err(format!("{op} is not defined on {}", T::DTYPE)),
     };
@@ -425,11 +426,26 @@ fn real_unary<T: Real>(op: &Op, mut x: Vec<T>, alpha: f32) -> Res<Vec<T>> {
     Ok(x)
 }
 
+/// `min(max(v, 0), 6)`; NaN stays NaN, as TensorFlow's.
+fn relu6<T: Num>(v: T) -> T {
+    let six = T::from_usize(6);
+    if is_nan(v) {
+        v
+    } else if v < T::zero() {
+        T::zero()
+    } else if v > six {
+        six
+    } else {
+        v
+    }
+}
+
 fn int_unary<T: Num>(op: &Op, mut x: Vec<T>) -> Res<Vec<T>> {
     let f: fn(T) -> T = match op {
         Op::Neg => |v| T::zero().sub(v),
         Op::Square => |v| v.mul(v),
         Op::Relu => |v| if v > T::zero() { v } else { T::zero() },
+        Op::Relu6 => relu6,
         _ => return Err(format!("{op} is not defined on {}", T::DTYPE)),
     };
     for v in x.iter_mut() {
@@ -489,6 +505,51 @@ pub(crate) fn bias_add(a: &Attrs, x: &Tensor, bias: &Tensor) -> Res<Tensor> {
     bshape[c] = bias.numel();
     let b = bias.reshaped(bshape)?;
     binary(&Op::Add, x, &b)
+}
+
+/// A fused batch norm at inference ([`crate::op::batch_norm_affine`]): `y = x·a + b` along the channel
+/// axis of the data format; the statistics outputs are the stored mean and variance (TensorFlow's at
+/// inference), V3's reserve space empty.
+pub(crate) fn batch_norm(a: &Attrs, ins: &[Tensor], v3: bool) -> Res<Vec<Tensor>> {
+    let [x, scale, offset, mean, var] = ins else {
+        return Err(format!("batch norm needs 5 inputs, got {}", ins.len()));
+    };
+    let p: Vec<Vec<f32>> = [scale, offset, mean, var]
+        .iter()
+        .map(|t| super::f32s(t, "batch norm parameter"))
+        .collect::<Res<_>>()?;
+    let (sa, sb) = crate::op::batch_norm_affine(a, [&p[0], &p[1], &p[2], &p[3]])?;
+    let c = sa.len();
+    let r = x.rank();
+    if r == 0 {
+        return Err("batch norm of a scalar".into());
+    }
+    let axis = if a.data_format().starts_with("NC") {
+        1
+    } else {
+        r - 1
+    };
+    if x.shape().get(axis) != Some(&c) {
+        return Err(format!(
+            "{c} batch norm parameters for input {:?}",
+            x.shape()
+        ));
+    }
+    let mut pshape = vec![1usize; r];
+    pshape[axis] = c;
+    let y = binary(&Op::Mul, x, &Tensor::from_vec(pshape.clone(), sa))?;
+    let y = binary(&Op::AddV2, &y, &Tensor::from_vec(pshape, sb))?;
+    let mut outs = vec![
+        y,
+        (*mean).clone(),
+        (*var).clone(),
+        (*mean).clone(),
+        (*var).clone(),
+    ];
+    if v3 {
+        outs.push(Tensor::from_vec(vec![0], Vec::<f32>::new()));
+    }
+    Ok(outs)
 }
 
 /// ClipByValue: min(max(x, lo), hi), with lo and hi broadcast to x's shape.

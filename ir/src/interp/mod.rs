@@ -163,6 +163,17 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             arity(ins, 2)?;
             one(conv::matmul(a, &ins[0], &ins[1])?)
         }
+        crate::batch_norm_ops!() => {
+            elementwise::batch_norm(a, ins, node.op == Op::FusedBatchNormV3)
+        }
+        Op::MaxPool | Op::AvgPool => {
+            arity(ins, 1)?;
+            one(conv::pool(a, &ins[0], node.op == Op::MaxPool)?)
+        }
+        Op::Softmax => {
+            arity(ins, 1)?;
+            one(reduce::softmax(&ins[0])?)
+        }
         Op::BiasAdd => {
             arity(ins, 2)?;
             one(elementwise::bias_add(a, &ins[0], &ins[1])?)

@@ -10,6 +10,24 @@ use super::{ints_of, tensor_of, Data, Res};
 use crate::op::Op;
 use crate::tensor::Tensor;
 
+/// Softmax over the last axis: `exp(x − max) / Σ exp(x − max)`, one row at a time.
+pub(crate) fn softmax(x: &Tensor) -> Res<Tensor> {
+    let mut v = super::f32s(x, "logits")?;
+    let last = x.shape().last().copied().unwrap_or(1).max(1);
+    for row in v.chunks_mut(last) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f32;
+        for e in row.iter_mut() {
+            *e = (*e - m).exp();
+            sum += *e;
+        }
+        for e in row.iter_mut() {
+            *e /= sum;
+        }
+    }
+    tensor_of(x.shape().to_vec(), v)
+}
+
 pub(crate) fn reduce(op: &Op, t: &Tensor, axes_t: &Tensor, keep_dims: bool) -> Res<Tensor> {
     if axes_t.rank() > 1 {
         return Err(format!(

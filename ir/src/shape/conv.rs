@@ -168,6 +168,31 @@ pub(crate) fn conv_pads_before(
     Ok((pt, pl))
 }
 
+/// The `ksize` of `MaxPool`/`AvgPool` as `[kh, kw]`: four entries in the data format, batch and channel 1
+/// (parsed once, here, for shape inference, the interpreter and the backend).
+pub fn pool_window(a: &Attrs, ca: &ConvAttrs) -> Res<[usize; 2]> {
+    let (hi, wi, ci) = if ca.nchw { (2, 3, 1) } else { (1, 2, 3) };
+    let k = a.ints("ksize").ok_or("pooling needs attribute ksize")?;
+    if k.len() != 4 || k[0] != 1 || k[ci] != 1 || k[hi] < 1 || k[wi] < 1 {
+        return Err(format!(
+            "ksize {k:?}: 4 entries, batch and channel 1, spatial ones positive"
+        ));
+    }
+    Ok([k[hi] as usize, k[wi] as usize])
+}
+
+/// The output shape (in the data format) of a pooling op with window `[kh, kw]` over `x`.
+pub(crate) fn pool_dims(ca: &ConvAttrs, x: &[i64], [kh, kw]: [usize; 2]) -> Res<Vec<i64>> {
+    if x.len() != 4 {
+        return Err(format!("pooling input must be 4-D, got {x:?}"));
+    }
+    let (n, h, w, c) = nhwc(ca, x);
+    let (eh, ew) = explicit_hw(ca.padding);
+    let (oh, _) = conv_dim(h, kh as i64, ca.sh, 1, ca.padding, eh)?;
+    let (ow, _) = conv_dim(w, kw as i64, ca.sw, 1, ca.padding, ew)?;
+    Ok(in_format(ca, n, oh, ow, c))
+}
+
 /// (n, h, w, c) of a 4-D shape in the data format.
 fn nhwc(ca: &ConvAttrs, s: &[i64]) -> (i64, i64, i64, i64) {
     if ca.nchw {

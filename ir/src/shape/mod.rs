@@ -25,7 +25,7 @@ mod tests;
 
 pub(crate) use broadcast::*;
 pub(crate) use conv::*;
-pub use conv::{ConvAttrs, ConvPadding};
+pub use conv::{pool_window, ConvAttrs, ConvPadding};
 pub(crate) use movement::*;
 pub(crate) use slice::*;
 
@@ -363,6 +363,36 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             let dy = cx.shape_of_rank(2, 4, "out_backprop")?;
             let out = conv2d_backprop_input_dims(&ca, sizes.as_deref(), &f, &dy)?;
             one(info(dtype, Some(out)))
+        }
+        crate::batch_norm_ops!() => {
+            cx.need(5)?;
+            let c = cx.shape(1).and_then(|s| s.first().copied()).unwrap_or(-1);
+            let vec_c = info(Some(DType::F32), Some(vec![c]));
+            let mut outs = vec![
+                cx.ins[0].clone(),
+                vec_c.clone(),
+                vec_c.clone(),
+                vec_c.clone(),
+                vec_c,
+            ];
+            if *op == Op::FusedBatchNormV3 {
+                outs.push(info(Some(DType::F32), Some(vec![0])));
+            }
+            Ok(outs)
+        }
+        Op::MaxPool | Op::AvgPool => {
+            cx.need(1)?;
+            let ca = conv_attrs(a)?;
+            let k = pool_window(a, &ca)?;
+            let x = cx.shape_of_rank(0, 4, "input")?;
+            one(info(cx.dtype(0), Some(pool_dims(&ca, &x, k)?)))
+        }
+        Op::Softmax => {
+            cx.need(1)?;
+            if cx.dtype(0).is_some_and(|d| !d.is_float()) {
+                return Err("Softmax needs a float operand".into());
+            }
+            one(cx.ins[0].clone())
         }
         Op::MatMul => {
             cx.need(2)?;

@@ -294,6 +294,30 @@ impl<'g> Lowerer<'g> {
 
     /// A convolution's attributes in TFLite's terms: NHWC only, SAME or VALID padding, and strides and
     /// dilations as int32 `(h, w)` pairs.
+    /// MAX_POOL_2D / AVERAGE_POOL_2D (NHWC; the window from `ksize`).
+    pub(super) fn lower_pool(&mut self, n: NodeIndex, code: i32) -> Result<(), BackendError> {
+        let conv = self.conv_attrs(n)?;
+        let ca = ConvAttrs::parse(&self.g.node(n).attrs).map_err(|e| self.err(n, e))?;
+        let [kh, kw] =
+            sgc_ir::shape::pool_window(&self.g.node(n).attrs, &ca).map_err(|e| self.err(n, e))?;
+        let (filter_height, filter_width) = match (i32::try_from(kh), i32::try_from(kw)) {
+            (Ok(h), Ok(w)) => (h, w),
+            _ => return Err(self.err(n, format!("ksize ({kh}, {kw}) does not fit in int32"))),
+        };
+        let options = BuiltinOptions::Pool2D {
+            padding: conv.padding,
+            stride_w: conv.strides.1,
+            stride_h: conv.strides.0,
+            filter_width,
+            filter_height,
+        };
+        let ins = self.inputs(n, 1..=1)?;
+        let x = self.value(ins[0])?;
+        let out = self.outputs(n)?;
+        self.emit(code, options, vec![x], out);
+        Ok(())
+    }
+
     pub(super) fn conv_attrs(&self, n: NodeIndex) -> Result<TfliteConv, BackendError> {
         self.check_nhwc(n)?;
         let ca = ConvAttrs::parse(&self.g.node(n).attrs).map_err(|e| self.err(n, e))?;

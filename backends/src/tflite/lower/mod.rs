@@ -474,6 +474,10 @@ impl<'g> Lowerer<'g> {
             Op::Tanh => self.simple(n, 1..=1, b::TANH, O::None),
             Op::Sigmoid => self.simple(n, 1..=1, b::LOGISTIC, O::None),
             Op::Relu => self.simple(n, 1..=1, b::RELU, O::None),
+            Op::Relu6 => self.simple(n, 1..=1, b::RELU6, O::None),
+            Op::Softmax => self.simple(n, 1..=1, b::SOFTMAX, O::Softmax { beta: 1.0 }),
+            Op::MaxPool => self.lower_pool(n, b::MAX_POOL_2D),
+            Op::AvgPool => self.lower_pool(n, b::AVERAGE_POOL_2D),
             Op::LeakyRelu => {
                 let alpha = sgc_ir::op::leaky_relu_alpha(&node.attrs);
                 self.simple(n, 1..=1, b::LEAKY_RELU, O::LeakyRelu { alpha })
@@ -658,9 +662,10 @@ impl<'g> Lowerer<'g> {
             // Ops sgc does not know: TFLite custom ops, named as TensorFlow names them.
             Op::Other(_) => self.custom(n),
             // No TFLite form: passes remove or resolve these before lowering (variables are frozen,
-            // control flow with constant predicates folded, identities and no-ops dropped), and what
-            // is left is refused by name.
+            // control flow with constant predicates folded, identities and no-ops dropped, batch norms
+            // made a MUL and an ADD by the `batch-norm` pass), and what is left is refused by name.
             sgc_ir::variable_ops!()
+            | sgc_ir::batch_norm_ops!()
             | Op::ReadVariableOp
             | Op::IdentityN
             | Op::Switch

@@ -316,3 +316,36 @@ fn matmul_transposes() {
     assert_eq!(vals(&r2), vals(&r));
     assert!(eval(&node(Op::MatMul, &[]), &[a.clone(), a]).is_err());
 }
+
+/// Max and average pooling by hand on a 1×3×3×1 image: SAME averages count only the input positions
+/// inside the window (TensorFlow's semantics), and NCHW is the transposed NHWC.
+#[test]
+fn pooling_windows_and_same_padding() {
+    let x = f(&[1, 3, 3, 1], (1..=9).map(|v| v as f32).collect());
+    let at = |k: i64, s_: i64, pad: &str, df: &str| {
+        let mut a = conv_attrs(df, [s_, s_], [1, 1], pad);
+        a.retain(|(k, _)| *k != "dilations");
+        let ks = if df == "NCHW" {
+            vec![1, 1, k, k]
+        } else {
+            vec![1, k, k, 1]
+        };
+        a.push(("ksize", Attr::Ints(ks)));
+        a
+    };
+    let m = ev1(Op::MaxPool, &at(2, 1, "VALID", "NHWC"), &[x.clone()]);
+    assert_eq!(vals(&m), vec![5.0, 6.0, 8.0, 9.0]);
+    // SAME, 2×2 windows, stride 2: [1,2,4,5], [3,6], [7,8], [9].
+    let a = ev1(Op::AvgPool, &at(2, 2, "SAME", "NHWC"), &[x.clone()]);
+    assert_eq!(vals(&a), vec![3.0, 4.5, 7.5, 9.0]);
+    let a_nchw = ev1(Op::AvgPool, &at(2, 2, "SAME", "NCHW"), &[nchw(&x)]);
+    assert_eq!(vals(&a_nchw), vals(&a));
+    let bad = node(
+        Op::MaxPool,
+        &[
+            ("ksize", Attr::Ints(vec![2, 2, 2, 1])),
+            ("padding", s("VALID")),
+        ],
+    );
+    assert!(eval(&bad, &[x]).is_err());
+}

@@ -67,6 +67,24 @@ fn floor_div_rounds_down() {
     assert!(eval(&node(Op::FloorDiv, &[]), &[i32s(&[1]), i32s(&[0])]).is_err());
 }
 
+/// Relu6 clamps to [0, 6]; Softmax normalises each row of the last axis (and keeps large logits finite).
+#[test]
+fn relu6_and_softmax() {
+    let r = ev1(Op::Relu6, &[], &[f(&[4], vec![-1.0, 3.0, 7.0, 6.0])]);
+    assert_eq!(vals(&r), vec![0.0, 3.0, 6.0, 6.0]);
+    let sm = ev1(
+        Op::Softmax,
+        &[],
+        &[f(&[2, 2], vec![0.0, 0.0, 1000.0, 1001.0])],
+    );
+    let e = std::f32::consts::E;
+    close(
+        &vals(&sm),
+        &[0.5, 0.5, 1.0 / (1.0 + e), e / (1.0 + e)],
+        1e-6,
+    );
+}
+
 #[test]
 fn binary_errors_name_the_node() {
     let n = node(Op::Add, &[]);
