@@ -191,6 +191,23 @@ fn stylegan2_fixtures() {
     }
 }
 
+/// TF1 conv nets beyond StyleGAN (`tools/make_generic_fixtures.py`: MobileNet- and ResNet-style blocks
+/// with FusedBatchNormV3, Relu6, pooling, Softmax), batch 2: equal to TF as above, and every op in
+/// XNNPACK.
+#[test]
+fn generic_fixtures() {
+    let names = common::fixture_names(&common::generic_fixtures_dir());
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in names {
+        let f = Fixture::load(&common::generic_fixtures_dir().join(&name));
+        let (_, listing) = check_fixture(&f);
+        let undelegated = listing["undelegated"]
+            .as_object()
+            .expect("undelegated listing");
+        assert!(undelegated.is_empty(), "{name}: {undelegated:?}");
+    }
+}
+
 /// Every fixture directory has a test above: a new fixture cannot go unchecked.
 #[test]
 fn every_fixture_is_tested() {

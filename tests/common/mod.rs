@@ -17,6 +17,10 @@ pub fn fixtures_dir() -> PathBuf {
     repo_root().join("tests/fixtures")
 }
 
+pub fn generic_fixtures_dir() -> PathBuf {
+    repo_root().join("tests/fixtures-generic")
+}
+
 pub fn sg2_fixtures_dir() -> PathBuf {
     repo_root().join("tests/fixtures-sg2")
 }
