@@ -137,16 +137,16 @@ fn matched(graph: &Graph, n: NodeIndex) -> Option<Match> {
 
     // The grouped filter must keep samples, input and output channels where the conv reads them: the
     // chain run on a probe whose every element holds its own (sample, input channel, output channel)
-    // as one exact integer `(n·Cin + ci)·Cout + co` (below 2^24 for any StyleGAN2 layer).
+    // as one int32 `(n·Cin + ci)·Cout + co` (the movement ops are the same on any dtype).
     let dims = [batch, k0, k1, cin, cout];
-    if batch * cin * cout >= 1 << 24 {
+    if batch * cin * cout > i32::MAX as usize {
         return None;
     }
     let mut v = Vec::with_capacity(dims.iter().product());
     for n_ in 0..batch {
         for _ in 0..k0 * k1 {
             for ci in 0..cin {
-                v.extend((0..cout).map(|co| ((n_ * cin + ci) * cout + co) as f32));
+                v.extend((0..cout).map(|co| ((n_ * cin + ci) * cout + co) as i32));
             }
         }
     }
@@ -158,7 +158,7 @@ fn matched(graph: &Graph, n: NodeIndex) -> Option<Match> {
         return None;
     }
     let per_group = gshape[3] / batch;
-    let pv = probe.to_vec::<f32>().ok()?;
+    let pv = probe.to_vec::<i32>().ok()?;
     let mut i = 0;
     for _tap in 0..gshape[0] * gshape[1] {
         for c2 in 0..gshape[2] {
