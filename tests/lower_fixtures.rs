@@ -192,8 +192,8 @@ fn stylegan2_fixtures() {
 }
 
 /// TF1 conv nets beyond StyleGAN (`tools/make_generic_fixtures.py`: MobileNet- and ResNet-style blocks
-/// with FusedBatchNormV3, Relu6, pooling, Softmax), batch 2: equal to TF as above, and every op in
-/// XNNPACK.
+/// with FusedBatchNormV3, Relu6, pooling, Softmax), batch 2: equal to TF as above, every op in
+/// XNNPACK, and no batch norm left as an op of its own.
 #[test]
 fn generic_fixtures() {
     let names = common::fixture_names(&common::generic_fixtures_dir());

@@ -953,6 +953,20 @@ def _(rng):
     tf.identity(y, name="y")
 
 
+@case("egraph", "batch_norm_folds_into_the_conv", "fold,batch-norm,dce,nchw-to-nhwc,fold,egraph", "y",
+      inputs="x=1,5,5,3", expect="Mul=0, FusedBatchNormV3=0, Conv2D=1",
+      doc="conv -> inference FusedBatchNormV3: the batch-norm pass writes x*a + b, the e-graph folds the\n"
+          "per-channel a into the conv's weights and puts b next to the conv (its bias input).")
+def _(rng):
+    x = placeholder([None, 5, 5, 3], "x")
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME", name="conv")
+    scale, offset, mean = (const(rand(rng, 4), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 4) + 1.5, "variance")
+    y, _, _ = tf.nn.fused_batch_norm(y, scale, offset, mean=mean, variance=var, is_training=False, name="bn")
+    tf.identity(y, name="y")
+
+
 def frozen(rng, out):
     """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
     with tf.Session() as sess:

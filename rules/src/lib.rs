@@ -17,6 +17,7 @@ pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
 pub mod reshape;
+pub mod scale_into_weights;
 pub mod stylegan;
 #[cfg(test)]
 mod testing;
@@ -56,6 +57,7 @@ pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     let mut rules = leaky_relu::rules();
     rules.extend(layout::rules());
     rules.extend(reshape::rules());
+    rules.extend(scale_into_weights::rules());
     rules.extend(stylegan::idioms::rules());
     rules.extend(stylegan::fused_upscale::rules(kernels));
     rules.extend(stylegan::norm::rules());

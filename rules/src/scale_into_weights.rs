@@ -1,0 +1,150 @@
+//! A per-output-channel constant scale after a convolution or matmul, folded into its weights.
+//!
+//! `Mul(Conv2D(x, w), a)` with a constant `a` of one value per output channel (or one for all) is
+//! `Conv2D(x, w · a)`: the scale moves onto the last (output) axis of the HWIO filter, onto the flattened
+//! `C·M` output channels of a depthwise filter, onto the columns of a matmul's weight. This is what an
+//! inference batch norm leaves after a conv (`batch-norm` writes it as `x · a + b`); the shift `b` then
+//! sits next to the conv, where the backend takes it as the bias input. Convs in NHWC only (the e-graph
+//! sees them after the layout pass).
+
+use egg::{Id, Subst};
+use sgc_ir::{Attr, ConvAttrs, DType, Op, Tensor};
+
+use crate::util::{add_const, add_op, attrs_of, bound, rule, shape, value};
+use crate::{EGraph, Rewrite};
+
+pub fn rules() -> Vec<Rewrite> {
+    let mut rules = vec![];
+    for op in [Op::Conv2D, Op::DepthwiseConv2dNative, Op::MatMul] {
+        for (side, pattern) in [
+            ("left", format!("(Mul ({op} ?x ?w) ?a)")),
+            ("right", format!("(Mul ?a ({op} ?x ?w))")),
+        ] {
+            let o = op.clone();
+            rules.push(rule(
+                format!("scale-into-{op}-weights-{side}"),
+                &pattern,
+                move |eg, class, s| fold_scale(eg, class, s, &o),
+            ));
+        }
+    }
+    rules
+}
+
+fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
+    let (x, w, a) = (bound(subst, "?x"), bound(subst, "?w"), bound(subst, "?a"));
+    let (wt, at) = (value(egraph, w)?, value(egraph, a)?);
+    if wt.dtype() != DType::F32 || at.dtype() != DType::F32 {
+        return None;
+    }
+    let out = shape(egraph, class)?;
+    let channels = *out.last()?;
+    // One value per output channel along the last axis, or one value.
+    let a_shape = at.shape();
+    let leading_ones = a_shape.iter().rev().skip(1).all(|&d| d == 1);
+    let last_fits = matches!(a_shape.last(), None | Some(&1)) || a_shape.last() == Some(&channels);
+    if a_shape.len() > out.len() || !leading_ones || !last_fits {
+        return None;
+    }
+    let attrs = attrs_of(egraph, class_of_op(egraph, class, op)?, op);
+    if *op != Op::MatMul && ConvAttrs::parse(&attrs).ok()?.nchw {
+        return None;
+    }
+    let av = at.to_vec::<f32>().ok()?;
+    let scale = |o: usize| if av.len() == 1 { av[0] } else { av[o] };
+    let mut wv = wt.to_vec::<f32>().ok()?;
+    match op {
+        Op::MatMul if attrs.bool("transpose_b").unwrap_or(false) => {
+            let k = wv.len() / channels;
+            for (o, row) in wv.chunks_mut(k).enumerate() {
+                row.iter_mut().for_each(|v| *v *= scale(o));
+            }
+        }
+        _ => {
+            // The output channel is the fastest-moving index of an HWIO filter, of a depthwise
+            // filter's flattened [C, M] and of a [K, N] matmul weight alike.
+            if wv.len() % channels != 0 {
+                return None;
+            }
+            for row in wv.chunks_mut(channels) {
+                for (o, v) in row.iter_mut().enumerate() {
+                    *v *= scale(o);
+                }
+            }
+        }
+    }
+    let w2 = add_const(egraph, Tensor::from_vec(wt.shape().to_vec(), wv));
+    let mut attrs = attrs;
+    attrs.set("T", Attr::Type(DType::F32));
+    Some(add_op(egraph, op.clone(), attrs, vec![x, w2]))
+}
+
+/// The class of the matched `op` node inside `class` (the Mul's operand).
+fn class_of_op(egraph: &EGraph, class: Id, op: &Op) -> Option<Id> {
+    egraph[class].nodes.iter().find_map(|n| match n {
+        crate::TfNode::Op { op: mul, args, .. } if *mul == Op::Mul => args
+            .iter()
+            .copied()
+            .find(|&c| egraph[c].nodes.iter().any(|m| m.op() == Some(op))),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    /// `conv(x) · a` for an NHWC conv (or depthwise conv, or matmul) and a per-channel constant `a`.
+    fn scaled(op: Op, a_shape: &[usize]) -> sgc_ir::Graph {
+        let mut b = Builder::new();
+        let (x, w) = match op {
+            Op::MatMul => (b.input("x", &[2, 5]), b.constant("w", random(&[5, 4], 2))),
+            Op::DepthwiseConv2dNative => (
+                b.input("x", &[1, 6, 6, 2]),
+                b.constant("w", random(&[3, 3, 2, 2], 2)),
+            ),
+            _ => (
+                b.input("x", &[1, 6, 6, 3]),
+                b.constant("w", random(&[3, 3, 3, 4], 2)),
+            ),
+        };
+        let attrs = [
+            ("strides", Attr::Ints(vec![1, 1, 1, 1])),
+            ("padding", Attr::Str("SAME".into())),
+            ("data_format", Attr::Str("NHWC".into())),
+        ];
+        let y = b.op(
+            "y",
+            op.clone(),
+            &[x, w],
+            if op == Op::MatMul { &[] } else { &attrs },
+        );
+        let a = b.constant("a", random(a_shape, 3));
+        let z = b.op("z", Op::Mul, &[y, a], &[]);
+        b.output(z)
+    }
+
+    #[test]
+    fn per_channel_scales_fold_into_the_weights() {
+        for (op, a) in [
+            (Op::Conv2D, vec![4]),
+            (Op::Conv2D, vec![1, 1, 1, 4]),
+            (Op::Conv2D, vec![]),
+            (Op::DepthwiseConv2dNative, vec![4]),
+            (Op::MatMul, vec![4]),
+        ] {
+            let g = scaled(op.clone(), &a);
+            let out = rewrite(&g, &rules());
+            assert_eq!(count(&out, &Op::Mul), 0, "{op} {a:?}: {}", out.dump());
+            assert_same_function(&g, &out);
+        }
+    }
+
+    #[test]
+    fn a_spatial_scale_stays() {
+        let g = scaled(Op::Conv2D, &[1, 6, 6, 1]);
+        let out = rewrite(&g, &rules());
+        assert_eq!(count(&out, &Op::Mul), 1, "{}", out.dump());
+    }
+}
