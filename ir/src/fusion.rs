@@ -1,7 +1,10 @@
-//! Bias fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED add a bias
-//! vector for free, so an add of a per-channel constant right after one of them costs nothing. This is
-//! the one definition of when that holds: the e-graph cost model prices such an add as free, its rules
-//! move biases next to convolutions, and the TFLite backend fuses them, all by these functions.
+//! Bias and activation fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED
+//! add a bias vector for free, so an add of a per-channel constant right after one of them costs
+//! nothing; they also apply a ReLU or ReLU6 to their result for free (`fused_activation_function`; its
+//! TANH is left out because XNNPACK does not run a conv with it, which would cost far more than the op).
+//! This is the one definition of when that holds: the e-graph cost model prices such an add or
+//! activation as free, its rules move biases next to convolutions, and the TFLite backend fuses them,
+//! all by these functions.
 
 use crate::dtype::DType;
 use crate::op::Op;
@@ -37,6 +40,29 @@ pub fn readers_allow_fusion(readers: usize, is_graph_output: bool) -> bool {
     readers == 1 && !is_graph_output
 }
 
+/// An activation a convolution or dense layer can apply to its own result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FusedActivation {
+    Relu,
+    Relu6,
+}
+
+/// The activation `op` is, if a convolution or dense layer can apply it itself.
+pub fn fusable_activation(op: &Op) -> Option<FusedActivation> {
+    match op {
+        Op::Relu => Some(FusedActivation::Relu),
+        Op::Relu6 => Some(FusedActivation::Relu6),
+        _ => None,
+    }
+}
+
+/// Whether an activation read from `producer`'s output can be its fused activation: the producer
+/// is a convolution or matmul ([`Op::takes_bias`]), or an add that is one's bias (then the activation
+/// goes on that conv). The readers of the value in between must allow it ([`readers_allow_fusion`]).
+pub fn takes_activation(producer: &Op) -> bool {
+    producer.takes_bias()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +94,23 @@ mod tests {
         ));
         assert!(readers_allow_fusion(1, false));
         assert!(!readers_allow_fusion(2, false) && !readers_allow_fusion(1, true));
+    }
+
+    #[test]
+    fn relu_and_relu6_fuse_into_convs() {
+        assert_eq!(fusable_activation(&Op::Relu6), Some(FusedActivation::Relu6));
+        assert_eq!(
+            fusable_activation(&Op::Tanh),
+            None,
+            "XNNPACK runs no conv with it"
+        );
+        assert_eq!(
+            fusable_activation(&Op::LeakyRelu),
+            None,
+            "no such fused activation"
+        );
+        assert_eq!(fusable_activation(&Op::Sigmoid), None);
+        assert!(takes_activation(&Op::Conv2DBackpropInput) && takes_activation(&Op::MatMul));
+        assert!(!takes_activation(&Op::AvgPool));
     }
 }

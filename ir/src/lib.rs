@@ -9,7 +9,8 @@
 //! - [`attr`]: node attributes.
 //! - [`dtype`], [`tensor`]: element types and constant storage (shared, never copied needlessly).
 //! - [`shape`]: static shape inference for every op sgc supports.
-//! - [`fusion`]: when an add becomes the bias input of the convolution before it.
+//! - [`fusion`]: when an add becomes the bias input of the convolution before it, and when an
+//!   activation becomes its fused activation.
 //! - [`interp`]: a reference interpreter, used for constant folding, pass validation and tests.
 
 pub mod attr;

@@ -53,15 +53,17 @@ ops! {
     Conv2D, DepthwiseConv2dNative, Conv2DBackpropInput, MatMul, BiasAdd, MaxPool, AvgPool,
     FusedBatchNorm, FusedBatchNormV2, FusedBatchNormV3,
     // elementwise arithmetic
-    Add, AddV2, Sub, Mul, RealDiv, FloorDiv, Maximum, Minimum, SquaredDifference, AddN,
-    Neg, Square, Sqrt, Rsqrt, Exp, Tanh, Sigmoid, Relu, Relu6, LeakyRelu, ClipByValue, Softmax,
+    Add, AddV2, Sub, Mul, RealDiv, FloorDiv, Pow, Maximum, Minimum, SquaredDifference, AddN,
+    Neg, Abs, Square, Sqrt, Rsqrt, Exp, Log, Tanh, Sigmoid, Relu, Relu6, LeakyRelu, Elu, Selu, Softplus,
+    ClipByValue, Softmax, LogSoftmax,
     // comparisons and selection
     Greater, GreaterEqual, Less, LessEqual, Equal, LogicalAnd, LogicalOr, LogicalNot, Select, SelectV2,
     // reductions
-    Mean, Sum, Max, Min, Prod,
+    Mean, Sum, Max, Min, Prod, ArgMax,
     // shape and data movement
-    Shape, Reshape, Tile, Transpose, StridedSlice, Slice, Pad, Pack, Unpack, ConcatV2, Split,
-    ExpandDims, Squeeze, Fill, BroadcastTo, Cast, ResizeNearestNeighbor, DepthToSpace, Range,
+    Shape, Reshape, Tile, Transpose, StridedSlice, Slice, Pad, MirrorPad, Pack, Unpack, ConcatV2, Split,
+    SplitV, ExpandDims, Squeeze, Fill, BroadcastTo, Cast, ResizeNearestNeighbor, ResizeBilinear,
+    DepthToSpace, SpaceToDepth, Range,
     // random
     RandomStandardNormal, RandomUniform,
 }
@@ -92,6 +94,7 @@ macro_rules! binary_elementwise_ops {
             | $crate::Op::Mul
             | $crate::Op::RealDiv
             | $crate::Op::FloorDiv
+            | $crate::Op::Pow
             | $crate::Op::Maximum
             | $crate::Op::Minimum
             | $crate::Op::SquaredDifference
@@ -110,15 +113,20 @@ macro_rules! binary_elementwise_ops {
 macro_rules! unary_elementwise_ops {
     () => {
         $crate::Op::Neg
+            | $crate::Op::Abs
             | $crate::Op::Square
             | $crate::Op::Sqrt
             | $crate::Op::Rsqrt
             | $crate::Op::Exp
+            | $crate::Op::Log
             | $crate::Op::Tanh
             | $crate::Op::Sigmoid
             | $crate::Op::Relu
             | $crate::Op::Relu6
             | $crate::Op::LeakyRelu
+            | $crate::Op::Elu
+            | $crate::Op::Selu
+            | $crate::Op::Softplus
             | $crate::Op::LogicalNot
     };
 }
@@ -216,7 +224,6 @@ impl Op {
     }
 }
 
-/// A `LeakyRelu`'s `alpha`: its attribute, else TensorFlow's default 0.2.
 /// A fused batch norm at inference as one scale and shift per channel: `a = scale / √(var + ε)`,
 /// `b = offset − mean · a` (TensorFlow's `epsilon` default 1e-4). Errors for a training-mode node
 /// (`is_training`, TensorFlow's default true: the batch's own statistics, not the stored ones) and for
@@ -244,9 +251,15 @@ pub fn batch_norm_affine(
     Ok((a, b))
 }
 
+/// A `LeakyRelu`'s `alpha`: its attribute, else TensorFlow's default 0.2.
 pub fn leaky_relu_alpha(attrs: &crate::Attrs) -> f32 {
     attrs.float("alpha").unwrap_or(0.2)
 }
+
+/// `Selu`'s constants (Klambauer et al. 2017, as TensorFlow's kernel has them):
+/// `selu(x) = SELU_SCALE · (x > 0 ? x : SELU_ALPHA · (exp(x) − 1))`.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

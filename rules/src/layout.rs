@@ -27,7 +27,13 @@ const UNARY: &[Op] = &[
     Op::Tanh,
     Op::Sigmoid,
     Op::Relu,
+    Op::Relu6,
     Op::LeakyRelu,
+    Op::Elu,
+    Op::Selu,
+    Op::Softplus,
+    Op::Abs,
+    Op::Log,
     Op::Cast,
 ];
 
@@ -41,6 +47,7 @@ const BINARY: &[Op] = &[
     Op::Maximum,
     Op::Minimum,
     Op::SquaredDifference,
+    Op::Pow,
 ];
 
 /// The most `ConcatV2` values the concat rule matches.

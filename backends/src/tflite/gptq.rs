@@ -173,6 +173,7 @@ pub fn targets(plan: &ModelPlan) -> Vec<Target> {
                         stride_h,
                         dilation_w,
                         dilation_h,
+                        ..
                     } => (
                         padding,
                         (stride_h as usize, stride_w as usize),
@@ -183,6 +184,7 @@ pub fn targets(plan: &ModelPlan) -> Vec<Target> {
                         padding,
                         stride_w,
                         stride_h,
+                        ..
                     } => (
                         padding,
                         (stride_h as usize, stride_w as usize),

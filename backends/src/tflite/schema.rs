@@ -140,16 +140,21 @@ code_table! {
         ADD = 0, AVERAGE_POOL_2D = 1, CONCATENATION = 2, CONV_2D = 3, DEPTHWISE_CONV_2D = 4, DEPTH_TO_SPACE = 5,
         DEQUANTIZE = 6,
         FULLY_CONNECTED = 9,
-        LOGISTIC = 14, MAX_POOL_2D = 17, MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22, SOFTMAX = 25,
+        LOGISTIC = 14, MAX_POOL_2D = 17, MUL = 18, RELU = 19, RELU6 = 21, RESHAPE = 22,
+        RESIZE_BILINEAR = 23, SOFTMAX = 25, SPACE_TO_DEPTH = 26,
         TANH = 28, CUSTOM = 32, PAD = 34,
         TRANSPOSE = 39, MEAN = 40, SUB = 41, DIV = 42, STRIDED_SLICE = 45, EXP = 47, SPLIT = 49,
-        CAST = 53, MAXIMUM = 55, MINIMUM = 57, LESS = 58, NEG = 59, GREATER = 61, GREATER_EQUAL = 62,
-        LESS_EQUAL = 63, SELECT = 64, SLICE = 65, TRANSPOSE_CONV = 67, TILE = 69, EQUAL = 71, SUM = 74,
-        SQRT = 75, RSQRT = 76, SHAPE = 77, REDUCE_PROD = 81, REDUCE_MAX = 82, PACK = 83,
+        LOG_SOFTMAX = 50,
+        CAST = 53, MAXIMUM = 55, ARG_MAX = 56, MINIMUM = 57, LESS = 58, NEG = 59, GREATER = 61,
+        GREATER_EQUAL = 62,
+        LESS_EQUAL = 63, SELECT = 64, SLICE = 65, TRANSPOSE_CONV = 67, TILE = 69, EQUAL = 71, LOG = 73,
+        SUM = 74,
+        SQRT = 75, RSQRT = 76, SHAPE = 77, POW = 78, REDUCE_PROD = 81, REDUCE_MAX = 82, PACK = 83,
         LOGICAL_OR = 84, LOGICAL_AND = 86, LOGICAL_NOT = 87, UNPACK = 88, REDUCE_MIN = 89,
         FLOOR_DIV = 90,
         SQUARE = 92, FILL = 94, RANGE = 96, RESIZE_NEAREST_NEIGHBOR = 97, LEAKY_RELU = 98,
-        SQUARED_DIFFERENCE = 99, ADD_N = 106, QUANTIZE = 114, SELECT_V2 = 123, BROADCAST_TO = 130,
+        SQUARED_DIFFERENCE = 99, MIRROR_PAD = 100, ABS = 101, SPLIT_V = 102, ADD_N = 106, ELU = 111,
+        QUANTIZE = 114, SELECT_V2 = 123, BROADCAST_TO = 130,
         RANDOM_STANDARD_NORMAL = 146, RANDOM_UNIFORM = 148,
     }
 }
@@ -161,10 +166,13 @@ code_table! {
     options_tag, u8, ALL {
         NONE = 0, Conv2DOptions = 1, DepthwiseConv2DOptions = 2, Pool2DOptions = 5, FullyConnectedOptions = 8,
         SoftmaxOptions = 9,
-        ConcatenationOptions = 10, AddOptions = 11, ReshapeOptions = 17, MulOptions = 21,
+        ConcatenationOptions = 10, AddOptions = 11, ResizeBilinearOptions = 15, ReshapeOptions = 17,
+        SpaceToDepthOptions = 19, MulOptions = 21,
         ReducerOptions = 27, SubOptions = 28, DivOptions = 29, StridedSliceOptions = 32,
-        SplitOptions = 35, CastOptions = 37, TransposeConvOptions = 49, PackOptions = 59,
+        SplitOptions = 35, CastOptions = 37, ArgMaxOptions = 40, TransposeConvOptions = 49,
+        PackOptions = 59,
         UnpackOptions = 64, ResizeNearestNeighborOptions = 74, LeakyReluOptions = 75,
+        MirrorPadOptions = 77, SplitVOptions = 79,
         DepthToSpaceOptions = 94, RandomOptions = 114,
     }
 }
@@ -185,8 +193,21 @@ pub enum Padding {
     Valid = 1,
 }
 
-/// `enum ActivationFunctionType : byte`: sgc fuses no activations, so only NONE is written.
-pub const ACTIVATION_NONE: i8 = 0;
+/// `enum ActivationFunctionType : byte`: the activations an op's `fused_activation_function` applies
+/// to its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(i8)]
+pub enum Activation {
+    #[default]
+    None = 0,
+    Relu = 1,
+    ReluN1To1 = 2,
+    Relu6 = 3,
+    Tanh = 4,
+}
+
+/// `ActivationFunctionType.NONE`, for option tables that never fuse one.
+pub const ACTIVATION_NONE: i8 = Activation::None as i8;
 
 /// The `OperatorCode.version` sgc writes for a builtin. Version 1 everywhere except where LiteRT's
 /// resolver registers no version 1: BROADCAST_TO starts at 2 (found by running it in LiteRT 2.x, which
@@ -218,6 +239,7 @@ pub enum BuiltinOptions {
         stride_h: i32,
         dilation_w: i32,
         dilation_h: i32,
+        activation: Activation,
     },
     DepthwiseConv2D {
         padding: Padding,
@@ -226,11 +248,13 @@ pub enum BuiltinOptions {
         depth_multiplier: i32,
         dilation_w: i32,
         dilation_h: i32,
+        activation: Activation,
     },
     TransposeConv {
         padding: Padding,
         stride_w: i32,
         stride_h: i32,
+        activation: Activation,
     },
     Pool2D {
         padding: Padding,
@@ -244,6 +268,7 @@ pub enum BuiltinOptions {
     },
     FullyConnected {
         keep_num_dims: bool,
+        activation: Activation,
         /// A dynamic-range FULLY_CONNECTED quantizes each input row with its own zero point instead
         /// of symmetrically (written only when true).
         asymmetric_quantize_inputs: bool,
@@ -288,6 +313,23 @@ pub enum BuiltinOptions {
     },
     DepthToSpace {
         block_size: i32,
+    },
+    SpaceToDepth {
+        block_size: i32,
+    },
+    ResizeBilinear {
+        align_corners: bool,
+        half_pixel_centers: bool,
+    },
+    ArgMax {
+        output_type: i8,
+    },
+    MirrorPad {
+        /// `MirrorPadMode`: REFLECT = 0, SYMMETRIC = 1.
+        mode: i8,
+    },
+    SplitV {
+        num_splits: i32,
     },
     Random {
         seed: i64,
@@ -366,6 +408,17 @@ pub mod opt {
     pub const RESIZE_HALF_PIXEL_CENTERS: VOffsetT = field(1);
     // DepthToSpaceOptions
     pub const D2S_BLOCK_SIZE: VOffsetT = field(0);
+    // SpaceToDepthOptions
+    pub const S2D_BLOCK_SIZE: VOffsetT = field(0);
+    // ResizeBilinearOptions (ids 0 and 1 are deprecated)
+    pub const BILINEAR_ALIGN_CORNERS: VOffsetT = field(2);
+    pub const BILINEAR_HALF_PIXEL_CENTERS: VOffsetT = field(3);
+    // ArgMaxOptions
+    pub const ARG_MAX_OUTPUT_TYPE: VOffsetT = field(0);
+    // MirrorPadOptions
+    pub const MIRROR_PAD_MODE: VOffsetT = field(0);
+    // SplitVOptions
+    pub const SPLIT_V_NUM_SPLITS: VOffsetT = field(0);
     // RandomOptions
     pub const RANDOM_SEED: VOffsetT = field(0);
     pub const RANDOM_SEED2: VOffsetT = field(1);
@@ -400,6 +453,11 @@ impl BuiltinOptions {
             BuiltinOptions::Split { .. } => t::SplitOptions,
             BuiltinOptions::ResizeNearestNeighbor { .. } => t::ResizeNearestNeighborOptions,
             BuiltinOptions::DepthToSpace { .. } => t::DepthToSpaceOptions,
+            BuiltinOptions::SpaceToDepth { .. } => t::SpaceToDepthOptions,
+            BuiltinOptions::ResizeBilinear { .. } => t::ResizeBilinearOptions,
+            BuiltinOptions::ArgMax { .. } => t::ArgMaxOptions,
+            BuiltinOptions::MirrorPad { .. } => t::MirrorPadOptions,
+            BuiltinOptions::SplitV { .. } => t::SplitVOptions,
             BuiltinOptions::Random { .. } => t::RandomOptions,
             BuiltinOptions::Cast { .. } => t::CastOptions,
         }
@@ -425,11 +483,12 @@ impl BuiltinOptions {
                 stride_h,
                 dilation_w,
                 dilation_h,
+                activation,
             } => {
                 fbb.push_slot_always(CONV_PADDING, padding as i8);
                 fbb.push_slot_always(CONV_STRIDE_W, stride_w);
                 fbb.push_slot_always(CONV_STRIDE_H, stride_h);
-                fbb.push_slot_always(CONV_ACTIVATION, ACTIVATION_NONE);
+                fbb.push_slot_always(CONV_ACTIVATION, activation as i8);
                 fbb.push_slot_always(CONV_DILATION_W, dilation_w);
                 fbb.push_slot_always(CONV_DILATION_H, dilation_h);
             }
@@ -440,12 +499,13 @@ impl BuiltinOptions {
                 depth_multiplier,
                 dilation_w,
                 dilation_h,
+                activation,
             } => {
                 fbb.push_slot_always(DW_PADDING, padding as i8);
                 fbb.push_slot_always(DW_STRIDE_W, stride_w);
                 fbb.push_slot_always(DW_STRIDE_H, stride_h);
                 fbb.push_slot_always(DW_DEPTH_MULTIPLIER, depth_multiplier);
-                fbb.push_slot_always(DW_ACTIVATION, ACTIVATION_NONE);
+                fbb.push_slot_always(DW_ACTIVATION, activation as i8);
                 fbb.push_slot_always(DW_DILATION_W, dilation_w);
                 fbb.push_slot_always(DW_DILATION_H, dilation_h);
             }
@@ -453,17 +513,19 @@ impl BuiltinOptions {
                 padding,
                 stride_w,
                 stride_h,
+                activation,
             } => {
                 fbb.push_slot_always(TCONV_PADDING, padding as i8);
                 fbb.push_slot_always(TCONV_STRIDE_W, stride_w);
                 fbb.push_slot_always(TCONV_STRIDE_H, stride_h);
-                fbb.push_slot_always(TCONV_ACTIVATION, ACTIVATION_NONE);
+                fbb.push_slot_always(TCONV_ACTIVATION, activation as i8);
             }
             BuiltinOptions::FullyConnected {
                 keep_num_dims,
+                activation,
                 asymmetric_quantize_inputs,
             } => {
-                fbb.push_slot_always(FC_ACTIVATION, ACTIVATION_NONE);
+                fbb.push_slot_always(FC_ACTIVATION, activation as i8);
                 fbb.push_slot_always(FC_KEEP_NUM_DIMS, keep_num_dims);
                 fbb.push_slot(
                     FC_ASYMMETRIC_QUANTIZE_INPUTS,
@@ -523,6 +585,25 @@ impl BuiltinOptions {
             }
             BuiltinOptions::DepthToSpace { block_size } => {
                 fbb.push_slot_always(D2S_BLOCK_SIZE, block_size);
+            }
+            BuiltinOptions::SpaceToDepth { block_size } => {
+                fbb.push_slot_always(S2D_BLOCK_SIZE, block_size);
+            }
+            BuiltinOptions::ResizeBilinear {
+                align_corners,
+                half_pixel_centers,
+            } => {
+                fbb.push_slot_always(BILINEAR_ALIGN_CORNERS, align_corners);
+                fbb.push_slot_always(BILINEAR_HALF_PIXEL_CENTERS, half_pixel_centers);
+            }
+            BuiltinOptions::ArgMax { output_type } => {
+                fbb.push_slot_always(ARG_MAX_OUTPUT_TYPE, output_type);
+            }
+            BuiltinOptions::MirrorPad { mode } => {
+                fbb.push_slot_always(MIRROR_PAD_MODE, mode);
+            }
+            BuiltinOptions::SplitV { num_splits } => {
+                fbb.push_slot_always(SPLIT_V_NUM_SPLITS, num_splits);
             }
             BuiltinOptions::Pool2D {
                 padding,
@@ -704,6 +785,20 @@ mod tests {
                 RESIZE_HALF_PIXEL_CENTERS,
             ),
             ("DepthToSpaceOptions", "blockSize", D2S_BLOCK_SIZE),
+            ("SpaceToDepthOptions", "blockSize", S2D_BLOCK_SIZE),
+            (
+                "ResizeBilinearOptions",
+                "alignCorners",
+                BILINEAR_ALIGN_CORNERS,
+            ),
+            (
+                "ResizeBilinearOptions",
+                "halfPixelCenters",
+                BILINEAR_HALF_PIXEL_CENTERS,
+            ),
+            ("ArgMaxOptions", "outputType", ARG_MAX_OUTPUT_TYPE),
+            ("MirrorPadOptions", "mode", MIRROR_PAD_MODE),
+            ("SplitVOptions", "numSplits", SPLIT_V_NUM_SPLITS),
             ("Pool2DOptions", "padding", POOL_PADDING),
             ("Pool2DOptions", "strideW", POOL_STRIDE_W),
             ("Pool2DOptions", "strideH", POOL_STRIDE_H),
@@ -816,7 +911,14 @@ mod tests {
         );
         check(
             "ActivationFunctionType",
-            vec![("NONE", ACTIVATION_NONE as i64)],
+            vec![
+                ("NONE", Activation::None as i64),
+                ("RELU", Activation::Relu as i64),
+                ("RELU_N1_TO_1", Activation::ReluN1To1 as i64),
+                ("RELU6", Activation::Relu6 as i64),
+                ("TANH", Activation::Tanh as i64),
+            ],
         );
+        check("MirrorPadMode", vec![("REFLECT", 0), ("SYMMETRIC", 1)]);
     }
 }

@@ -907,6 +907,166 @@ pub(super) fn cases() -> Vec<Case> {
     cases.push(logical());
     cases.push(range());
     let _ = b;
+    cases.extend(vision_cases());
+    cases
+}
+
+/// The ops of TF1 vision nets and GAN generators beyond StyleGAN's: activations, LogSoftmax, Pow,
+/// ArgMax, MirrorPad, SplitV, SpaceToDepth, ResizeBilinear.
+fn vision_cases() -> Vec<Case> {
+    let mut cases = vec![
+        unary("abs", Op::Abs, f32::abs, false),
+        unary("log", Op::Log, f32::ln, true),
+        unary(
+            "elu",
+            Op::Elu,
+            |v| if v > 0.0 { v } else { v.exp_m1() },
+            false,
+        ),
+        unary(
+            "selu",
+            Op::Selu,
+            |v| {
+                let (a, s) = (sgc_ir::op::SELU_ALPHA, sgc_ir::op::SELU_SCALE);
+                let v = v as f64;
+                (if v > 0.0 { s * v } else { s * a * v.exp_m1() }) as f32
+            },
+            false,
+        ),
+    ];
+    // Softplus over [-60, 60): ln(1 + eˣ) must neither overflow for large x nor lose eˣ's size
+    // beyond the absolute tolerance for very negative x.
+    let mut softplus = unary("softplus", Op::Softplus, |v| v, false);
+    for v in &mut softplus.feeds[0].2 {
+        *v *= 30.0;
+    }
+    cases.push(softplus.expect(|i| {
+        vec![i[0]
+            .iter()
+            .map(|&v| (v as f64).exp().ln_1p() as f32)
+            .collect()]
+    }));
+    // Pow of positive bases (a negative base to a fractional power is NaN in both).
+    let mut pow = binary("pow", Op::Pow, f32::powf, DType::F32);
+    for v in &mut pow.feeds[0].2 {
+        *v = v.abs() + 0.1;
+    }
+    cases.push(pow.expect(|i| {
+        vec![i[0]
+            .iter()
+            .enumerate()
+            .map(|(k, &a)| a.powf(i[1][k % 4]))
+            .collect()]
+    }));
+    cases.push(
+        one_op(
+            "log_softmax",
+            Op::LogSoftmax,
+            vec![],
+            vec![In::X("x", vec![2, 3, 5])],
+            vec![(DType::F32, vec![2, 3, 5])],
+        )
+        .tf("tf.raw_ops.LogSoftmax(logits=x)"),
+    );
+    for (axis, out) in [(1i32, DType::I64), (-1, DType::I32)] {
+        let shape = if axis == 1 { vec![2, 4] } else { vec![2, 3] };
+        cases.push(
+            one_op(
+                &format!("arg_max axis {axis} {out}"),
+                Op::ArgMax,
+                vec![("output_type", Attr::Type(out))],
+                vec![
+                    In::X("x", vec![2, 3, 4]),
+                    In::C(Tensor::scalar(axis)),
+                ],
+                vec![(out, shape)],
+            )
+            .tf(&format!(
+                "tf.cast(tf.raw_ops.ArgMax(input=x, dimension={axis}, output_type=tf.{}), tf.float32)",
+                if out == DType::I64 { "int64" } else { "int32" }
+            )),
+        );
+    }
+    for mode in ["REFLECT", "SYMMETRIC"] {
+        let pads = if mode == "REFLECT" {
+            [1i64, 2, 2, 1]
+        } else {
+            [3, 0, 1, 3]
+        };
+        // REFLECT pads up to length − 1, SYMMETRIC up to the length (3 on an axis of 3).
+        let (h, w) = (3 + pads[0] + pads[1], 4 + pads[2] + pads[3]);
+        cases.push(
+            one_op(
+                &format!("mirror_pad {mode}"),
+                Op::MirrorPad,
+                vec![("mode", s(mode))],
+                vec![
+                    In::X("x", vec![1, 3, 4, 2]),
+                    In::C(Tensor::from_vec(
+                        vec![4, 2],
+                        vec![0i64, 0, pads[0], pads[1], pads[2], pads[3], 0, 0],
+                    )),
+                ],
+                vec![(DType::F32, vec![1, h, w, 2])],
+            )
+            .tf(&format!(
+                "tf.raw_ops.MirrorPad(input=x, paddings=[[0, 0], [{}, {}], [{}, {}], [0, 0]], mode='{mode}')",
+                pads[0], pads[1], pads[2], pads[3]
+            )),
+        );
+    }
+    cases.push(
+        one_op(
+            "split_v with -1",
+            Op::SplitV,
+            vec![("num_split", Attr::Int(3))],
+            vec![
+                In::X("x", vec![2, 7]),
+                In::C(i64c(&[2, -1, 1])),
+                In::C(Tensor::scalar(-1i32)),
+            ],
+            vec![
+                (DType::F32, vec![2, 2]),
+                (DType::F32, vec![2, 4]),
+                (DType::F32, vec![2, 1]),
+            ],
+        )
+        .tf("tf.raw_ops.SplitV(value=x, size_splits=[2, -1, 1], axis=-1, num_split=3)"),
+    );
+    cases.push(
+        one_op(
+            "space_to_depth block 2",
+            Op::SpaceToDepth,
+            vec![
+                ("block_size", Attr::Int(2)),
+                ("data_format", Attr::Str("NHWC".into())),
+            ],
+            vec![In::X("x", vec![1, 4, 6, 3])],
+            vec![(DType::F32, vec![1, 2, 3, 12])],
+        )
+        .tf("tf.raw_ops.SpaceToDepth(input=x, block_size=2)"),
+    );
+    for (ac, hp, h, w) in [
+        (false, false, 8, 6),
+        (false, true, 8, 8),
+        (true, false, 7, 5),
+        (false, true, 3, 2),
+    ] {
+        cases.push(
+            one_op(
+                &format!("resize_bilinear ac={ac} hp={hp} {h}x{w}"),
+                Op::ResizeBilinear,
+                vec![("align_corners", Attr::Bool(ac)), ("half_pixel_centers", Attr::Bool(hp))],
+                vec![In::X("x", vec![2, 4, 3, 2]), In::C(i32c(&[h, w]))],
+                vec![(DType::F32, vec![2, h as i64, w as i64, 2])],
+            )
+            .tf(&format!(
+                "tf.raw_ops.ResizeBilinear(images=x, size=[{h}, {w}], align_corners={}, half_pixel_centers={})",
+                if ac { "True" } else { "False" },
+                if hp { "True" } else { "False" }
+            )),
+        );
+    }
     cases
 }
 

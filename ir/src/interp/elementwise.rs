@@ -142,30 +142,43 @@ num_int!(u8);
 pub(crate) trait Real: Num {
     fn sqrt(self) -> Self;
     fn exp(self) -> Self;
+    /// `exp(x) − 1`, exact near 0.
+    fn exp_m1(self) -> Self;
+    fn ln(self) -> Self;
+    /// `ln(1 + x)`, exact near 0.
+    fn ln_1p(self) -> Self;
     fn tanh(self) -> Self;
+    fn abs(self) -> Self;
 }
-impl Real for f32 {
-    fn sqrt(self) -> Self {
-        f32::sqrt(self)
-    }
-    fn exp(self) -> Self {
-        f32::exp(self)
-    }
-    fn tanh(self) -> Self {
-        f32::tanh(self)
-    }
+macro_rules! real_float {
+    ($t:ident) => {
+        impl Real for $t {
+            fn sqrt(self) -> Self {
+                $t::sqrt(self)
+            }
+            fn exp(self) -> Self {
+                $t::exp(self)
+            }
+            fn exp_m1(self) -> Self {
+                $t::exp_m1(self)
+            }
+            fn ln(self) -> Self {
+                $t::ln(self)
+            }
+            fn ln_1p(self) -> Self {
+                $t::ln_1p(self)
+            }
+            fn tanh(self) -> Self {
+                $t::tanh(self)
+            }
+            fn abs(self) -> Self {
+                $t::abs(self)
+            }
+        }
+    };
 }
-impl Real for f64 {
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    fn tanh(self) -> Self {
-        f64::tanh(self)
-    }
-}
+real_float!(f32);
+real_float!(f64);
 
 /// Element strides of `shape` inside the broadcast shape `out` (0 along broadcast dimensions).
 fn bcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
@@ -346,6 +359,15 @@ fn arith<T: Num>(
                 }
             },
         ),
+        Op::Pow if T::IS_INT => {
+            if y.iter().any(|&v| v < T::zero()) {
+                return Err("integers to negative powers are not allowed".into());
+            }
+            map2(x, xs, y, ys, &out, int_pow)
+        }
+        Op::Pow => map2(x, xs, y, ys, &out, |a, b| {
+            T::from_f64(a.to_f64().powf(b.to_f64()))
+        }),
         Op::SquaredDifference => map2(x, xs, y, ys, &out, |a, b| {
             let d = a.sub(b);
             d.mul(d)
@@ -357,6 +379,19 @@ fn arith<T: Num>(
         Op::Equal => map2(x, xs, y, ys, &out, |a, b| a == b),
         _ => Err(format!("{op} is not defined on {}", T::DTYPE)),
     }
+}
+
+/// `a` to the non-negative integer power `b`, by squaring (wrapping like the other integer ops).
+fn int_pow<T: Num>(a: T, b: T) -> T {
+    let (mut base, mut e, mut acc) = (a, b.to_f64() as u64, T::one());
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.mul(base);
+        }
+        base = base.mul(base);
+        e >>= 1;
+    }
+    acc
 }
 
 /// [`zip_bcast`] into a tensor of the broadcast shape `out`.
@@ -402,7 +437,9 @@ fn real_unary<T: Real>(op: &Op, mut x: Vec<T>, alpha: f32) -> Res<Vec<T>> {
         Op::Square => Box::new(|v| v.mul(v)),
         Op::Sqrt => Box::new(|v| v.sqrt()),
         Op::Rsqrt => Box::new(|v| T::one().div(v.sqrt()).unwrap_or_else(T::zero)),
+        Op::Abs => Box::new(|v| v.abs()),
         Op::Exp => Box::new(|v| v.exp()),
+        Op::Log => Box::new(|v| v.ln()),
         Op::Tanh => Box::new(|v| v.tanh()),
         Op::Sigmoid => Box::new(|v| {
             T::one()
@@ -418,6 +455,25 @@ fn real_unary<T: Real>(op: &Op, mut x: Vec<T>, alpha: f32) -> Res<Vec<T>> {
         }),
         Op::Relu6 => Box::new(|v| relu6(v)),
         Op::LeakyRelu => Box::new(move |v| if v > T::zero() { v } else { v.mul(alpha) }),
+        Op::Elu => Box::new(|v| if v > T::zero() { v } else { v.exp_m1() }),
+        Op::Selu => {
+            let (a, s) = (
+                T::from_f64(crate::op::SELU_ALPHA),
+                T::from_f64(crate::op::SELU_SCALE),
+            );
+            Box::new(move |v| {
+                if v > T::zero() {
+                    s.mul(v)
+                } else {
+                    s.mul(a).mul(v.exp_m1())
+                }
+            })
+        }
+        // ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|): no overflow for large x, exact for very negative x.
+        Op::Softplus => Box::new(|v| {
+            let pos = if v > T::zero() { v } else { T::zero() };
+            pos.add(T::zero().sub(v.abs()).exp().ln_1p())
+        }),
         _ => return Err(format!("{op} is not defined on {}", T::DTYPE)),
     };
     for v in x.iter_mut() {
@@ -443,6 +499,7 @@ fn relu6<T: Num>(v: T) -> T {
 fn int_unary<T: Num>(op: &Op, mut x: Vec<T>) -> Res<Vec<T>> {
     let f: fn(T) -> T = match op {
         Op::Neg => |v| T::zero().sub(v),
+        Op::Abs => |v| if v < T::zero() { T::zero().sub(v) } else { v },
         Op::Square => |v| v.mul(v),
         Op::Relu => |v| if v > T::zero() { v } else { T::zero() },
         Op::Relu6 => relu6,

@@ -16,6 +16,7 @@ mod elementwise;
 mod gemm;
 mod movement;
 mod reduce;
+mod resize;
 
 #[cfg(test)]
 mod tests;
@@ -174,6 +175,14 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             arity(ins, 1)?;
             one(reduce::softmax(&ins[0])?)
         }
+        Op::LogSoftmax => {
+            arity(ins, 1)?;
+            one(reduce::log_softmax(&ins[0])?)
+        }
+        Op::ArgMax => {
+            arity(ins, 2)?;
+            one(reduce::arg_max(a, &ins[0], &ins[1])?)
+        }
         Op::BiasAdd => {
             arity(ins, 2)?;
             one(elementwise::bias_add(a, &ins[0], &ins[1])?)
@@ -255,6 +264,10 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             arity(ins, 2)?;
             one(movement::pad(a, &ins[0], &ins[1])?)
         }
+        Op::MirrorPad => {
+            arity(ins, 2)?;
+            one(movement::mirror_pad(a, &ins[0], &ins[1])?)
+        }
         Op::Pack => one(movement::pack(a, ins)?),
         Op::Unpack => {
             arity(ins, 1)?;
@@ -274,6 +287,10 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
             arity(ins, 2)?;
             movement::split(a, &ins[0], &ins[1])
         }
+        Op::SplitV => {
+            arity(ins, 3)?;
+            movement::split_v(a, &ins[0], &ins[1], &ins[2])
+        }
         Op::Fill => {
             arity(ins, 2)?;
             one(movement::fill(&ins[0], &ins[1])?)
@@ -284,11 +301,19 @@ fn eval_inner(node: &Node, ins: &[Tensor]) -> Res<Vec<Tensor>> {
         }
         Op::ResizeNearestNeighbor => {
             arity(ins, 2)?;
-            one(movement::resize_nearest(a, &ins[0], &ins[1])?)
+            one(resize::resize_nearest(a, &ins[0], &ins[1])?)
+        }
+        Op::ResizeBilinear => {
+            arity(ins, 2)?;
+            one(resize::resize_bilinear(a, &ins[0], &ins[1])?)
         }
         Op::DepthToSpace => {
             arity(ins, 1)?;
             one(movement::depth_to_space(a, &ins[0])?)
+        }
+        Op::SpaceToDepth => {
+            arity(ins, 1)?;
+            one(movement::space_to_depth(a, &ins[0])?)
         }
         Op::Range => {
             arity(ins, 3)?;

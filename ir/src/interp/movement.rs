@@ -1,9 +1,10 @@
-//! Data movement: reshape, transpose, slices, pad, tile, concat, split, pack, broadcast, resize.
+//! Data movement: reshape, transpose, slices, pads, tile, concat, splits, pack, broadcast, resize,
+//! depth/space rearrangements.
 //!
 //! These ops never look at element values, so they work on raw little-endian bytes with an element size,
 //! for every dtype at once.
 
-use super::{check_numel, elem_size, flag, from_bytes, ints_of, strides_of, Res};
+use super::{check_numel, elem_size, from_bytes, ints_of, strides_of, Res};
 use crate::attr::Attrs;
 use crate::shape::{self, norm_axis};
 use crate::tensor::Tensor;
@@ -424,69 +425,6 @@ pub(crate) fn broadcast_to_op(t: &Tensor, shape_t: &Tensor) -> Res<Tensor> {
     broadcast_to(t, &out.into_iter().map(|d| d as usize).collect::<Vec<_>>())
 }
 
-/// TensorFlow's source index for output index `x` of a nearest-neighbour resize.
-pub(crate) fn nearest_index(
-    x: usize,
-    scale: f32,
-    in_size: usize,
-    align: bool,
-    half: bool,
-) -> usize {
-    let xf = if half {
-        (x as f32 + 0.5) * scale
-    } else {
-        x as f32 * scale
-    };
-    let i = if align { xf.round() } else { xf.floor() } as i64;
-    i.clamp(0, in_size as i64 - 1) as usize
-}
-
-/// TensorFlow's resize scale: in/out, or (in-1)/(out-1) with aligned corners.
-pub(crate) fn resize_scale(in_size: usize, out_size: usize, align: bool) -> f32 {
-    if align && out_size > 1 {
-        (in_size as f32 - 1.0) / (out_size as f32 - 1.0)
-    } else {
-        in_size as f32 / out_size as f32
-    }
-}
-
-pub(crate) fn resize_nearest(a: &Attrs, t: &Tensor, size: &Tensor) -> Res<Tensor> {
-    let align = flag(a, "align_corners");
-    let half = flag(a, "half_pixel_centers");
-    if align && half {
-        return Err("align_corners and half_pixel_centers cannot both be true".into());
-    }
-    let sz = ints_of(size, "size")?;
-    let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
-    let out = shape::resize_dims(&dims, &sz)?;
-    let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
-    check_numel(&out)?;
-    let (n, ih, iw, c) = (t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]);
-    let (oh, ow) = (out[1], out[2]);
-    if (ih == 0 || iw == 0) && oh * ow > 0 {
-        return Err("cannot resize an empty image".into());
-    }
-    let es = elem_size(t)?;
-    let hs = resize_scale(ih, oh, align);
-    let ws = resize_scale(iw, ow, align);
-    let xs: Vec<usize> = (0..ow)
-        .map(|x| nearest_index(x, ws, iw, align, half))
-        .collect();
-    let row = c * es;
-    let mut buf = Vec::with_capacity(n * oh * ow * row);
-    let src = t.bytes();
-    for b in 0..n {
-        for y in 0..oh {
-            let iy = nearest_index(y, hs, ih, align, half);
-            for &ix in &xs {
-                let p = ((b * ih + iy) * iw + ix) * row;
-                buf.extend_from_slice(&src[p..p + row]);
-            }
-        }
-    }
-    from_bytes(t.dtype(), out, buf)
-}
-
 /// `DepthToSpace` (NHWC, DCR): `out[n, h·b + i, w·b + j, c] = in[n, h, w, (i·b + j)·C' + c]`.
 pub(crate) fn depth_to_space(a: &Attrs, t: &Tensor) -> Res<Tensor> {
     let block = a.int("block_size").ok_or("DepthToSpace needs block_size")?;
@@ -506,6 +444,100 @@ pub(crate) fn depth_to_space(a: &Attrs, t: &Tensor) -> Res<Tensor> {
                 let (w, j) = (x / b, x % b);
                 let p = ((bn * ih + h) * iw + w) * b * b * row + (i * b + j) * row;
                 buf.extend_from_slice(&src[p..p + row]);
+            }
+        }
+    }
+    from_bytes(t.dtype(), out, buf)
+}
+
+/// `MirrorPad`: every output element copied from its reflected source (see [`shape::MirrorMode`]).
+pub(crate) fn mirror_pad(a: &Attrs, t: &Tensor, paddings: &Tensor) -> Res<Tensor> {
+    let mode = shape::MirrorMode::of(a)?;
+    let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
+    let p = ints_of(paddings, "paddings")?;
+    mode.check(&dims, &p)?;
+    let out = shape::pad_dims(&dims, paddings.shape(), &p)?;
+    let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
+    check_numel(&out)?;
+    let maps: Vec<Vec<usize>> = (0..out.len())
+        .map(|ax| {
+            (0..out[ax])
+                .map(|i| mode.source(i, p[2 * ax] as usize, t.shape()[ax]))
+                .collect()
+        })
+        .collect();
+    gather_indexed(t, &maps)
+}
+
+/// The elements of `t` at the index tuples `maps[0] × maps[1] × …` (one source index list per axis),
+/// row-major.
+fn gather_indexed(t: &Tensor, maps: &[Vec<usize>]) -> Res<Tensor> {
+    let es = elem_size(t)?;
+    let out: Vec<usize> = maps.iter().map(Vec::len).collect();
+    let n: usize = out.iter().product();
+    let mut buf = Vec::with_capacity(n * es);
+    if n > 0 {
+        let st = strides_of(t.shape());
+        let src = t.bytes();
+        let mut idx = vec![0usize; out.len()];
+        for _ in 0..n {
+            let p: usize = idx
+                .iter()
+                .zip(maps)
+                .zip(&st)
+                .map(|((&i, m), &s)| m[i] * s)
+                .sum();
+            buf.extend_from_slice(&src[p * es..(p + 1) * es]);
+            for d in (0..out.len()).rev() {
+                idx[d] += 1;
+                if idx[d] < out[d] {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+    }
+    from_bytes(t.dtype(), out, buf)
+}
+
+/// `SplitV`: `t` cut along `axis` into pieces of `size_splits` (one of which may be -1).
+pub(crate) fn split_v(
+    a: &Attrs,
+    t: &Tensor,
+    sizes_t: &Tensor,
+    axis_t: &Tensor,
+) -> Res<Vec<Tensor>> {
+    let num = a
+        .int("num_split")
+        .ok_or("SplitV needs attribute num_split")?;
+    let ax = norm_axis(scalar_int(axis_t, "axis")?, t.rank())?;
+    let sizes = shape::split_v_sizes(t.shape()[ax] as i64, &ints_of(sizes_t, "size_splits")?, num)?;
+    let sizes: Vec<usize> = sizes.into_iter().map(|k| k as usize).collect();
+    split_sizes(t, ax, &sizes)
+}
+
+/// `SpaceToDepth` (NHWC): `out[n, h, w, (i·b + j)·C + c] = in[n, h·b + i, w·b + j, c]`, the inverse of
+/// [`depth_to_space`].
+pub(crate) fn space_to_depth(a: &Attrs, t: &Tensor) -> Res<Tensor> {
+    let block = a.int("block_size").ok_or("SpaceToDepth needs block_size")?;
+    let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
+    let out = shape::space_to_depth_dims(&dims, block, a.data_format())?;
+    let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();
+    let b = block as usize;
+    let (n, ih, iw, c) = (t.shape()[0], t.shape()[1], t.shape()[2], t.shape()[3]);
+    let es = elem_size(t)?;
+    let row = c * es; // one input pixel's channels
+    let src = t.bytes();
+    let mut buf = Vec::with_capacity(src.len());
+    for bn in 0..n {
+        for h in 0..ih / b {
+            for w in 0..iw / b {
+                for i in 0..b {
+                    for j in 0..b {
+                        let p = ((bn * ih + h * b + i) * iw + w * b + j) * row;
+                        buf.extend_from_slice(&src[p..p + row]);
+                    }
+                }
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Reductions: Mean, Sum, Max, Min, Prod over constant axes.
+//! Reductions: Mean, Sum, Max, Min, Prod over constant axes; ArgMax; Softmax and LogSoftmax.
 //!
 //! The reduced axes are moved last (one strided copy, skipped when they already are), then every
 //! contiguous run is reduced. Float sums accumulate in f64, which stays closer to TensorFlow's tree
@@ -12,6 +12,7 @@ use crate::tensor::Tensor;
 
 /// Softmax over the last axis: `exp(x − max) / Σ exp(x − max)`, one row at a time.
 pub(crate) fn softmax(x: &Tensor) -> Res<Tensor> {
+    need_rows(x)?;
     let mut v = super::f32s(x, "logits")?;
     let last = x.shape().last().copied().unwrap_or(1).max(1);
     for row in v.chunks_mut(last) {
@@ -26,6 +27,65 @@ pub(crate) fn softmax(x: &Tensor) -> Res<Tensor> {
         }
     }
     tensor_of(x.shape().to_vec(), v)
+}
+
+/// Softmax and LogSoftmax need logits of rank 1 or more, as TensorFlow's kernels do.
+fn need_rows(x: &Tensor) -> Res<()> {
+    if x.rank() == 0 {
+        return Err("logits must have rank 1 or more".into());
+    }
+    Ok(())
+}
+
+/// LogSoftmax over the last axis: `x − max − ln Σ exp(x − max)`, one row at a time.
+pub(crate) fn log_softmax(x: &Tensor) -> Res<Tensor> {
+    need_rows(x)?;
+    let mut v = super::f32s(x, "logits")?;
+    let last = x.shape().last().copied().unwrap_or(1).max(1);
+    for row in v.chunks_mut(last) {
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = row.iter().map(|e| (e - m).exp()).sum();
+        let shift = m + sum.ln();
+        for e in row.iter_mut() {
+            *e -= shift;
+        }
+    }
+    tensor_of(x.shape().to_vec(), v)
+}
+
+/// ArgMax along one axis: the index of the first largest value, as `output_type` (TF's default int64).
+pub(crate) fn arg_max(a: &crate::Attrs, t: &Tensor, axis_t: &Tensor) -> Res<Tensor> {
+    let axis = super::movement::scalar_int(axis_t, "dimension")?;
+    let ax = crate::shape::norm_axis(axis, t.rank())?;
+    let s = t.shape();
+    if s[ax] == 0 {
+        return Err(format!("ArgMax over axis {ax} of length 0"));
+    }
+    let (outer, len) = (s[..ax].iter().product::<usize>(), s[ax]);
+    let inner: usize = s[ax + 1..].iter().product();
+    let v: Vec<f64> = match Data::of(t)? {
+        Data::F32(v) => v.into_iter().map(f64::from).collect(),
+        Data::F64(v) => v,
+        Data::I8(v) => v.into_iter().map(f64::from).collect(),
+        Data::I16(v) => v.into_iter().map(f64::from).collect(),
+        Data::I32(v) => v.into_iter().map(f64::from).collect(),
+        Data::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+        Data::U8(v) => v.into_iter().map(f64::from).collect(),
+        Data::Bool(_) => return Err("ArgMax is not defined on bool".into()),
+    };
+    let mut idx = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| v[(o * len + k) * inner + i];
+            let best = (1..len).fold(0, |b, k| if at(k) > at(b) { k } else { b });
+            idx.push(best as i64);
+        }
+    }
+    let mut shape = s.to_vec();
+    shape.remove(ax);
+    let out = a.dtype("output_type").unwrap_or(crate::DType::I64);
+    let flat = super::int_tensor(out, idx)?;
+    Tensor::new(flat.dtype(), shape, flat.bytes().clone())
 }
 
 pub(crate) fn reduce(op: &Op, t: &Tensor, axes_t: &Tensor, keep_dims: bool) -> Res<Tensor> {

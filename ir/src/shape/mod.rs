@@ -387,12 +387,35 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             let x = cx.shape_of_rank(0, 4, "input")?;
             one(info(cx.dtype(0), Some(pool_dims(&ca, &x, k)?)))
         }
-        Op::Softmax => {
+        Op::Softmax | Op::LogSoftmax => {
             cx.need(1)?;
             if cx.dtype(0).is_some_and(|d| !d.is_float()) {
-                return Err("Softmax needs a float operand".into());
+                return Err(format!("{op} needs a float operand"));
+            }
+            if cx.shape(0).is_some_and(|s| s.is_empty()) {
+                return Err(format!("{op} needs logits of rank 1 or more"));
             }
             one(cx.ins[0].clone())
+        }
+        Op::ArgMax => {
+            cx.need(2)?;
+            check_int_dtype(cx.dtype(1), "dimension")?;
+            let out = a.dtype("output_type").unwrap_or(DType::I64);
+            if !matches!(out, DType::I32 | DType::I64) {
+                return Err(format!(
+                    "ArgMax output_type must be int32 or int64, got {out}"
+                ));
+            }
+            let shape = match (cx.shape(0), cx.int(1, "dimension")?) {
+                (Some(s), Some(axis)) => {
+                    let mut s = s.clone();
+                    s.remove(norm_axis(axis, s.len())?);
+                    Some(s)
+                }
+                (Some(s), None) if !s.is_empty() => Some(vec![-1; s.len() - 1]),
+                _ => None,
+            };
+            one(info(Some(out), shape))
         }
         Op::MatMul => {
             cx.need(2)?;
@@ -641,6 +664,20 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             one(info(cx.dtype(0), shape))
         }
+        Op::MirrorPad => {
+            cx.need(2)?;
+            let mode = MirrorMode::of(a)?;
+            let shape = match (cx.shape(0), cx.konst(1)) {
+                (Some(s), Some(p)) => {
+                    let v = p.to_i64s().map_err(|e| format!("paddings: {e}"))?;
+                    mode.check(s, &v)?;
+                    Some(pad_dims(s, p.shape(), &v)?)
+                }
+                (Some(s), None) => Some(vec![-1; s.len()]),
+                _ => None,
+            };
+            one(info(cx.dtype(0), shape))
+        }
         Op::Pack => {
             cx.at_least(1)?;
             let mut dtype = None;
@@ -720,6 +757,32 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             Ok(vec![info(cx.dtype(1), shape); n as usize])
         }
+        Op::SplitV => {
+            cx.need(3)?;
+            let n = a
+                .int("num_split")
+                .ok_or("SplitV needs attribute num_split")?;
+            if n < 1 {
+                return Err(format!("num_split must be positive, got {n}"));
+            }
+            check_int_dtype(cx.dtype(1), "size_splits")?;
+            let shapes = match (cx.shape(0), cx.ints(1, "size_splits")?, cx.int(2, "axis")?) {
+                (Some(s), Some(sizes), Some(axis)) => {
+                    let ax = norm_axis(axis, s.len())?;
+                    split_v_sizes(s[ax], &sizes, n)?
+                        .into_iter()
+                        .map(|k| {
+                            let mut piece = s.clone();
+                            piece[ax] = k;
+                            Some(piece)
+                        })
+                        .collect()
+                }
+                (Some(s), _, _) => vec![Some(vec![-1; s.len()]); n as usize],
+                _ => vec![None; n as usize],
+            };
+            Ok(shapes.into_iter().map(|s| info(cx.dtype(0), s)).collect())
+        }
         Op::Fill => {
             cx.need(2)?;
             check_int_dtype(cx.dtype(0), "dims")?;
@@ -744,17 +807,32 @@ fn infer_inner(op: &Op, cx: &Cx) -> Res<Vec<ValueInfo>> {
             };
             one(info(cx.dtype(0), shape))
         }
-        Op::ResizeNearestNeighbor => {
+        Op::ResizeNearestNeighbor | Op::ResizeBilinear => {
             cx.need(2)?;
             let x = cx.shape_of_rank(0, 4, "images")?;
             let size = cx.ints(1, "size")?.unwrap_or_else(|| vec![-1, -1]);
-            one(info(cx.dtype(0), Some(resize_dims(&x, &size)?)))
+            if a.bool("align_corners") == Some(true) && a.bool("half_pixel_centers") == Some(true) {
+                return Err("align_corners and half_pixel_centers cannot both be true".into());
+            }
+            // A bilinear resize computes in float whatever its input (TensorFlow's kernel).
+            let dtype = if *op == Op::ResizeBilinear {
+                Some(DType::F32)
+            } else {
+                cx.dtype(0)
+            };
+            one(info(dtype, Some(resize_dims(&x, &size)?)))
         }
-        Op::DepthToSpace => {
+        Op::DepthToSpace | Op::SpaceToDepth => {
             cx.need(1)?;
             let x = cx.shape_of_rank(0, 4, "input")?;
-            let block = a.int("block_size").ok_or("DepthToSpace needs block_size")?;
-            let dims = depth_to_space_dims(&x, block, a.data_format())?;
+            let block = a
+                .int("block_size")
+                .ok_or(format!("{op} needs block_size"))?;
+            let dims = if *op == Op::DepthToSpace {
+                depth_to_space_dims(&x, block, a.data_format())?
+            } else {
+                space_to_depth_dims(&x, block, a.data_format())?
+            };
             one(info(cx.dtype(0), Some(dims)))
         }
         Op::Range => {

@@ -296,3 +296,111 @@ pub(crate) fn range_len_float(start: f64, limit: f64, delta: f64) -> Res<usize> 
     }
     Ok(n as usize)
 }
+
+/// The output shape of `SpaceToDepth` (NHWC) of `s` with `block`: each `block`×`block` patch of pixels
+/// becomes one pixel with `C · block²` channels, the inverse of [`depth_to_space_dims`].
+pub(crate) fn space_to_depth_dims(s: &[i64], block: i64, format: &str) -> Res<Vec<i64>> {
+    if format != "NHWC" {
+        return Err(format!(
+            "SpaceToDepth with data_format {format} is not supported (NHWC only)"
+        ));
+    }
+    if block < 2 {
+        return Err(format!("block_size must be at least 2, got {block}"));
+    }
+    if s.len() != 4 {
+        return Err(format!("input must be 4-D, got {s:?}"));
+    }
+    for (i, what) in [(1, "height"), (2, "width")] {
+        if s[i] >= 0 && s[i] % block != 0 {
+            return Err(format!(
+                "{what} {} is not divisible by block_size {block}",
+                s[i]
+            ));
+        }
+    }
+    let shrink = |d: i64| if d < 0 { -1 } else { d / block };
+    let depth = if s[3] < 0 { -1 } else { s[3] * block * block };
+    Ok(vec![s[0], shrink(s[1]), shrink(s[2]), depth])
+}
+
+/// The piece sizes of `SplitV` of an axis of length `len` (-1 when unknown) into `sizes`, where one
+/// entry may be -1 (the rest of the axis).
+pub(crate) fn split_v_sizes(len: i64, sizes: &[i64], n: i64) -> Res<Vec<i64>> {
+    if sizes.len() as i64 != n {
+        return Err(format!(
+            "num_split is {n} but size_splits has {} entries",
+            sizes.len()
+        ));
+    }
+    let open: Vec<usize> = (0..sizes.len()).filter(|&i| sizes[i] == -1).collect();
+    if open.len() > 1 || sizes.iter().any(|&k| k < -1) {
+        return Err(format!(
+            "size_splits {sizes:?}: sizes must be non-negative, with at most one -1"
+        ));
+    }
+    let known: i64 = sizes.iter().filter(|&&k| k >= 0).sum();
+    let mut out = sizes.to_vec();
+    match (open.first(), len >= 0) {
+        (Some(&i), true) if known <= len => out[i] = len - known,
+        (None, true) if known == len => {}
+        (_, false) => {}
+        _ => {
+            return Err(format!(
+                "size_splits {sizes:?} do not add up to the axis length {len}"
+            ))
+        }
+    }
+    Ok(out)
+}
+
+/// `MirrorPad`'s mode: REFLECT leaves out the edge pixel (a pad may be at most the length − 1),
+/// SYMMETRIC repeats it (at most the length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MirrorMode {
+    Reflect,
+    Symmetric,
+}
+
+impl MirrorMode {
+    pub(crate) fn of(a: &Attrs) -> Res<MirrorMode> {
+        match a.str("mode") {
+            Some("REFLECT") => Ok(MirrorMode::Reflect),
+            Some("SYMMETRIC") => Ok(MirrorMode::Symmetric),
+            Some(m) => Err(format!("MirrorPad mode {m} is not REFLECT or SYMMETRIC")),
+            None => Err("MirrorPad needs attribute mode".into()),
+        }
+    }
+
+    /// Checks `paddings` (`[before, after]` per axis, flattened) against the axis lengths of `s`.
+    pub(crate) fn check(self, s: &[i64], p: &[i64]) -> Res<()> {
+        let slack = match self {
+            MirrorMode::Reflect => 1,
+            MirrorMode::Symmetric => 0,
+        };
+        for (ax, &d) in s.iter().enumerate() {
+            for &q in p.get(2 * ax..2 * ax + 2).unwrap_or(&[]) {
+                if d >= 0 && q > d - slack {
+                    return Err(format!(
+                        "{self:?} padding {q} of axis {ax} is more than its length {d} allows"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The source index along an axis of length `len` of output index `i` with `before` padding.
+    pub(crate) fn source(self, i: usize, before: usize, len: usize) -> usize {
+        let j = i as i64 - before as i64;
+        let l = len as i64;
+        let k = match self {
+            MirrorMode::Reflect if j < 0 => -j,
+            MirrorMode::Symmetric if j < 0 => -j - 1,
+            MirrorMode::Reflect if j >= l => 2 * (l - 1) - j,
+            MirrorMode::Symmetric if j >= l => 2 * l - 1 - j,
+            _ => j,
+        };
+        k as usize
+    }
+}

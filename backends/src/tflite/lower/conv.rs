@@ -8,7 +8,7 @@ use sgc_ir::{fusion, ConvAttrs, ConvPadding, DType, Graph, NodeIndex, ValueRef};
 use super::tensors::{HWIO_TO_OHWI, HWOI_TO_OHWI, SWAP_2D};
 use super::weights::WeightLayout;
 use super::Lowerer;
-use crate::tflite::schema::{builtin, op_version, BuiltinOptions, Padding};
+use crate::tflite::schema::{builtin, op_version, Activation, BuiltinOptions, Padding};
 use crate::tflite::{BackendError, TensorData, TensorPlan};
 
 /// The adds that lowering writes as the bias input of the convolution or matmul before them.
@@ -56,6 +56,43 @@ pub(super) fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> 
     fused
 }
 
+/// Activations that lowering writes as the `fused_activation_function` of the convolution or matmul
+/// before them (directly, or through its fused bias add; when, is [`sgc_ir::fusion`]'s to say).
+/// Producer → (activation node, activation).
+pub(super) fn activations(
+    g: &Graph,
+    fused_bias: &HashMap<NodeIndex, (NodeIndex, ValueRef)>,
+) -> HashMap<NodeIndex, (NodeIndex, Activation)> {
+    let mut fused = HashMap::new();
+    for act in g.node_indices() {
+        let Some(kind) = fusion::fusable_activation(&g.node(act).op) else {
+            continue;
+        };
+        let [value] = g.inputs(act)[..] else {
+            continue;
+        };
+        let producer = fused_bias
+            .iter()
+            .find_map(|(&conv, &(add, _))| (add == value.node).then_some(conv))
+            .unwrap_or(value.node);
+        let readers = g.consumers(value).len();
+        let is_output = g.outputs.iter().any(|o| o.value == value);
+        if value.port == 0
+            && fusion::takes_activation(&g.node(producer).op)
+            && fusion::readers_allow_fusion(readers, is_output)
+            && g.info(value).dtype == Some(DType::F32)
+            && !fused.contains_key(&producer)
+        {
+            let activation = match kind {
+                fusion::FusedActivation::Relu => Activation::Relu,
+                fusion::FusedActivation::Relu6 => Activation::Relu6,
+            };
+            fused.insert(producer, (act, activation));
+        }
+    }
+    fused
+}
+
 /// A convolution's attributes as TFLite options take them (see [`Lowerer::conv_attrs`]).
 pub(super) struct TfliteConv {
     padding: Padding,
@@ -89,6 +126,7 @@ impl<'g> Lowerer<'g> {
             stride_h,
             dilation_w,
             dilation_h,
+            activation: self.activation_of(n),
         };
         let out = self.conv_outputs(n)?;
         self.emit(b::CONV_2D, options, vec![x, w, bias], out);
@@ -124,6 +162,7 @@ impl<'g> Lowerer<'g> {
             depth_multiplier: f[3] as i32,
             dilation_w,
             dilation_h,
+            activation: self.activation_of(n),
         };
         let out = self.conv_outputs(n)?;
         self.emit(b::DEPTHWISE_CONV_2D, options, vec![x, w, bias], out);
@@ -159,6 +198,7 @@ impl<'g> Lowerer<'g> {
             padding: conv.padding,
             stride_w,
             stride_h,
+            activation: self.activation_of(n),
         };
         // The bias input is optional here (and needs version 3): only a fused bias adds it.
         let (inputs, version) = match self.fused_bias.get(&n).copied() {
@@ -224,6 +264,7 @@ impl<'g> Lowerer<'g> {
             b::FULLY_CONNECTED,
             O::FullyConnected {
                 keep_num_dims: false,
+                activation: self.activation_of(n),
                 asymmetric_quantize_inputs: dynamic,
             },
             vec![a, w, bias],
@@ -232,14 +273,20 @@ impl<'g> Lowerer<'g> {
         Ok(())
     }
     pub(super) fn is_fused_bias_add(&self, n: NodeIndex) -> bool {
-        self.fused_into(n).is_some()
+        self.fused_bias.values().any(|&(add, _)| add == n)
     }
 
-    /// The conv or matmul a bias add is fused into.
+    /// The conv or matmul a bias add or an activation is fused into.
     pub(super) fn fused_into(&self, n: NodeIndex) -> Option<NodeIndex> {
-        self.fused_bias
-            .iter()
-            .find_map(|(&producer, &(add, _))| (add == n).then_some(producer))
+        let bias = self.fused_bias.iter().map(|(&p, &(add, _))| (p, add));
+        let act = self.fused_act.iter().map(|(&p, &(act, _))| (p, act));
+        bias.chain(act)
+            .find_map(|(producer, fused)| (fused == n).then_some(producer))
+    }
+
+    /// The fused activation of a conv or matmul (NONE without one).
+    fn activation_of(&self, n: NodeIndex) -> Activation {
+        self.fused_act.get(&n).map_or(Activation::None, |&(_, a)| a)
     }
 
     /// The bias input of a conv or matmul: the constant of a bias add fused into it, else zeros (or
@@ -256,16 +303,20 @@ impl<'g> Lowerer<'g> {
         }
     }
 
-    /// The output tensors of a conv or matmul: those of the bias add fused into it, if any.
+    /// The output tensors of a conv or matmul: those of the activation fused into it, else those of
+    /// its fused bias add, if any. The values in between (read by the fused op alone) share them.
     pub(super) fn conv_outputs(&mut self, n: NodeIndex) -> Result<Vec<i32>, BackendError> {
-        match self.fused_bias.get(&n).copied() {
-            Some((add, _)) => {
-                let out = self.outputs(add)?;
-                self.tensors.insert(ValueRef::new(n, 0), out[0]);
-                Ok(out)
-            }
-            None => self.outputs(n),
+        let add = self.fused_bias.get(&n).map(|&(add, _)| add);
+        let last = match (self.fused_act.get(&n), add) {
+            (Some(&(act, _)), _) => act,
+            (None, Some(add)) => add,
+            (None, None) => return self.outputs(n),
+        };
+        let out = self.outputs(last)?;
+        for fused in [Some(n), add].into_iter().flatten() {
+            self.tensors.insert(ValueRef::new(fused, 0), out[0]);
         }
+        Ok(out)
     }
 
     /// A zero vector (the bias TFLite's convs take).

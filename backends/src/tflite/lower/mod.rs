@@ -15,9 +15,11 @@
 //! depends on are lowered.
 //!
 //! The dispatch table is here; the larger lowerings live by family: `conv.rs` (convolutions, dense and
-//! the bias adds fused into them), `reduce.rs` (MEAN in steps), `custom.rs` (CUSTOM and Flex ops), and
-//! `tensors.rs` (constants, int32 operands, filters in TFLite's layouts).
+//! the bias adds and activations fused into them), `activation.rs` (activations TFLite has no builtin
+//! for, as several), `reduce.rs` (MEAN in steps), `custom.rs` (CUSTOM and Flex ops), and `tensors.rs`
+//! (constants, int32 operands, filters in TFLite's layouts).
 
+mod activation;
 mod conv;
 mod custom;
 mod reduce;
@@ -167,6 +169,9 @@ struct Lowerer<'g> {
     /// Bias adds that become the bias input of the conv or matmul before them (see [`bias_adds`]):
     /// producer → (the add, its constant operand).
     fused_bias: HashMap<NodeIndex, (NodeIndex, ValueRef)>,
+    /// Activations that become the fused activation of the conv or matmul before them (see
+    /// [`conv::activations`]): producer → (the activation, its TFLite code).
+    fused_act: HashMap<NodeIndex, (NodeIndex, super::schema::Activation)>,
     options: BackendOptions,
 }
 
@@ -200,6 +205,7 @@ impl<'g> Lowerer<'g> {
             derived: HashMap::new(),
             zeros: HashMap::new(),
             fused_bias: HashMap::new(),
+            fused_act: HashMap::new(),
             options: BackendOptions::default(),
         }
     }
@@ -214,6 +220,10 @@ impl<'g> Lowerer<'g> {
         self.fused_bias = bias_adds(self.g)
             .into_iter()
             .filter(|&(producer, (add, _))| !custom(producer) && !custom(add))
+            .collect();
+        self.fused_act = conv::activations(self.g, &self.fused_bias)
+            .into_iter()
+            .filter(|&(producer, (act, _))| !custom(producer) && !custom(act))
             .collect();
         self
     }
@@ -444,6 +454,8 @@ impl<'g> Lowerer<'g> {
             Op::MatMul => self.lower_matmul(n),
             // A bias add fused into the conv or matmul before it writes no operator of its own.
             Op::BiasAdd | Op::Add | Op::AddV2 if self.is_fused_bias_add(n) => Ok(()),
+            // So does an activation fused into the conv or matmul before it.
+            Op::Relu | Op::Relu6 if self.fused_into(n).is_some() => Ok(()),
             Op::BiasAdd => {
                 self.check_nhwc(n)?;
                 self.simple(n, 2..=2, b::ADD, O::Add)
@@ -454,6 +466,7 @@ impl<'g> Lowerer<'g> {
             Op::RealDiv => self.simple(n, 2..=2, b::DIV, O::Div),
             // FloorDivOptions has no fields: no options table.
             Op::FloorDiv => self.simple(n, 2..=2, b::FLOOR_DIV, O::None),
+            Op::Pow => self.simple(n, 2..=2, b::POW, O::None),
             Op::Maximum => self.simple(n, 2..=2, b::MAXIMUM, O::None),
             Op::Minimum => self.simple(n, 2..=2, b::MINIMUM, O::None),
             Op::SquaredDifference => self.simple(n, 2..=2, b::SQUARED_DIFFERENCE, O::None),
@@ -467,6 +480,12 @@ impl<'g> Lowerer<'g> {
             Op::LogicalNot => self.simple(n, 1..=1, b::LOGICAL_NOT, O::None),
             Op::AddN => self.simple(n, 1..=usize::MAX, b::ADD_N, O::None),
             Op::Neg => self.simple(n, 1..=1, b::NEG, O::None),
+            Op::Abs => self.simple(n, 1..=1, b::ABS, O::None),
+            Op::Log => self.simple(n, 1..=1, b::LOG, O::None),
+            Op::Elu => self.simple(n, 1..=1, b::ELU, O::None),
+            Op::Selu => self.lower_selu(n),
+            Op::Softplus => self.lower_softplus(n),
+            Op::LogSoftmax => self.simple(n, 1..=1, b::LOG_SOFTMAX, O::None),
             Op::Square => self.simple(n, 1..=1, b::SQUARE, O::None),
             Op::Sqrt => self.simple(n, 1..=1, b::SQRT, O::None),
             Op::Rsqrt => self.simple(n, 1..=1, b::RSQRT, O::None),
@@ -530,10 +549,24 @@ impl<'g> Lowerer<'g> {
                 self.emit(b::RESHAPE, O::Reshape { new_shape }, vec![x, shape_t], out);
                 Ok(())
             }
+            Op::ArgMax => {
+                let (out_dtype, _) = self.info(ValueRef::new(n, 0))?;
+                let output_type = tensor_type(out_dtype)
+                    .ok_or_else(|| self.err(n, format!("ArgMax to {out_dtype}")))?;
+                self.with_int32_operands(n, 2, &[1], b::ARG_MAX, O::ArgMax { output_type })
+            }
             Op::Tile => self.with_int32_operands(n, 2, &[1], b::TILE, O::None),
             Op::Transpose => self.with_int32_operands(n, 2, &[1], b::TRANSPOSE, O::None),
             Op::Slice => self.with_int32_operands(n, 3, &[1, 2], b::SLICE, O::None),
             Op::Pad => self.with_int32_operands(n, 2, &[1], b::PAD, O::None),
+            Op::MirrorPad => {
+                let mode = match node.attrs.str("mode") {
+                    Some("REFLECT") => 0,
+                    Some("SYMMETRIC") => 1,
+                    m => return Err(self.err(n, format!("MirrorPad mode {m:?}"))),
+                };
+                self.with_int32_operands(n, 2, &[1], b::MIRROR_PAD, O::MirrorPad { mode })
+            }
             Op::Fill => self.with_int32_operands(n, 2, &[0], b::FILL, O::None),
             Op::BroadcastTo => self.with_int32_operands(n, 2, &[1], b::BROADCAST_TO, O::None),
             Op::StridedSlice => {
@@ -556,10 +589,27 @@ impl<'g> Lowerer<'g> {
                 };
                 self.with_int32_operands(n, 2, &[1], b::RESIZE_NEAREST_NEIGHBOR, options)
             }
+            Op::ResizeBilinear => {
+                let a = &node.attrs;
+                let ins = self.inputs(n, 2..=2)?;
+                if self.info(ins[0])?.0 != DType::F32 {
+                    return Err(self.err(n, "RESIZE_BILINEAR of a non-float image"));
+                }
+                let options = O::ResizeBilinear {
+                    align_corners: a.bool("align_corners").unwrap_or(false),
+                    half_pixel_centers: a.bool("half_pixel_centers").unwrap_or(false),
+                };
+                self.with_int32_operands(n, 2, &[1], b::RESIZE_BILINEAR, options)
+            }
             Op::DepthToSpace => {
                 // Shape inference has checked the NHWC layout and the block size.
                 let block_size = node.attrs.int("block_size").unwrap_or(0) as i32;
                 self.simple(n, 1..=1, b::DEPTH_TO_SPACE, O::DepthToSpace { block_size })
+            }
+            Op::SpaceToDepth => {
+                // Shape inference has checked the NHWC layout and the block size.
+                let block_size = node.attrs.int("block_size").unwrap_or(0) as i32;
+                self.simple(n, 1..=1, b::SPACE_TO_DEPTH, O::SpaceToDepth { block_size })
             }
             Op::Select | Op::SelectV2 => {
                 let ins = self.inputs(n, 3..=3)?;
@@ -629,6 +679,11 @@ impl<'g> Lowerer<'g> {
                 let out = self.outputs(n)?;
                 self.emit(b::SPLIT, O::Split { num_splits }, vec![axis, x], out);
                 Ok(())
+            }
+            Op::SplitV => {
+                // TensorFlow's SplitV is (value, size_splits, axis), as is TFLite's SPLIT_V.
+                let num_splits = self.int_attr(n, "num_split", node.outputs.len() as i64)?;
+                self.with_int32_operands(n, 3, &[1, 2], b::SPLIT_V, O::SplitV { num_splits })
             }
             Op::Shape => {
                 // Every shape is static by now: the result is a constant.

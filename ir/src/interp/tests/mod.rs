@@ -13,6 +13,7 @@ mod conv;
 mod elementwise;
 mod movement;
 mod run;
+mod vision;
 
 fn node(op: Op, attrs: &[(&str, Attr)]) -> Node {
     let mut n = Node::new("n", op);
