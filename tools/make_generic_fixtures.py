@@ -1,16 +1,31 @@
 #!/usr/bin/env python3
 """Fixtures beyond StyleGAN: small TF1-style conv nets frozen to GraphDefs, with TensorFlow's outputs
 (tests/fixtures-generic/, committed). Built from tf.compat.v1 ops in graph mode with seeded constant
-weights (what freezing makes of variables), NHWC as TF1 classifiers were written:
+weights (what freezing makes of variables), batch 2, NHWC as TF1 classifiers were written unless noted:
 
 - `mobilenet_block_16`: conv 3x3 s2 -> FusedBatchNormV3 -> Relu6 -> depthwise 3x3 -> batch norm -> Relu6 ->
   conv 1x1 -> batch norm -> Relu6 -> AvgPool 2x2 -> Mean over H, W -> MatMul + BiasAdd -> Softmax;
 - `resnet_block_16`: conv 3x3 -> batch norm -> Relu -> MaxPool 3x3 s2 SAME -> a bottleneck (1x1, 3x3, 1x1,
-  each with batch norm) added to its input -> Relu -> MaxPool 2x2 VALID -> Reshape -> MatMul -> Softmax.
+  each with batch norm) added to its input -> Relu -> MaxPool 2x2 VALID -> Reshape -> MatMul -> Softmax;
+- `squeeze_excite_16`: conv 3x3 -> FusedBatchNormV3 -> Relu -> conv 3x3 + BiasAdd -> swish x*sigmoid(x) ->
+  squeeze-excite (Mean over H, W keepdims -> 1x1 conv + BiasAdd -> Relu -> Reshape -> MatMul + BiasAdd ->
+  Sigmoid -> Reshape -> Mul onto the feature map) -> residual add -> Elu -> Mean -> MatMul + BiasAdd -> Softmax;
+- `dcgan_generator_16` (NCHW): z [N, 16] -> MatMul + BiasAdd -> Reshape [N, 32, 2, 2] -> FusedBatchNormV3 ->
+  Relu -> three 5x5 stride-2 Conv2DBackpropInput (batch norm decomposed into Rsqrt/Mul/Sub/AddV2 after the
+  first, FusedBatchNormV3 after the second, each + Relu; BiasAdd + Tanh after the last) -> [N, 3, 16, 16];
+- `pix2pix_unet_16`: U-Net encoder of 4x4 stride-2 convs (BiasAdd, instance norm via moments, decomposed
+  batch norm) each + LeakyRelu(0.2), decoder of 4x4 stride-2 Conv2DBackpropInput + decomposed batch norm +
+  Relu, ConcatV2 with the mirrored encoder layer, last transposed conv + BiasAdd + Tanh;
+- `cyclegan_resnet_16`: MirrorPad REFLECT + 7x7 VALID conv + instance norm + Relu, two 3x3 stride-2 convs,
+  two residual blocks (MirrorPad REFLECT, 3x3 VALID conv, instance norm, twice, + skip add), one stride-2
+  Conv2DBackpropInput, one ResizeBilinear x2 (half-pixel centers) + 3x3 conv, MirrorPad SYMMETRIC + 7x7 VALID
+  conv + BiasAdd + Tanh.
 
-Batch norms get non-trivial statistics (mean, variance, scale, offset all seeded, variance positive).
+Batch norms get non-trivial statistics (mean, variance, scale, offset all seeded, variance positive), biases
+are non-zero. Each builder takes the spatial size (and channel widths) as keyword arguments whose defaults are
+the committed fixtures', e.g. `dcgan_generator(rng, size=256, ch=1024, base=4)`, and returns (input, output).
 
-    python tools/make_generic_fixtures.py [--out tests/fixtures-generic]
+    python tools/make_generic_fixtures.py [--out tests/fixtures-generic] [NAME ...]
 """
 
 import argparse
@@ -19,7 +34,7 @@ import sys
 
 import numpy as np
 from stylegan_nets import tf
-from fixture_io import GLOBAL_SEED, save_fixture
+from fixture_io import GLOBAL_SEED, save_fixture, session_config
 
 
 def rng_for(name):
@@ -30,21 +45,80 @@ def const(rng, shape, name, scale=1.0):
     return tf.constant((rng.standard_normal(shape) * scale).astype(np.float32), name=name)
 
 
-def conv(x, rng, cout, k, name, stride=1):
+def channels(x, data_format="NHWC"):
+    return int(x.shape[1 if data_format == "NCHW" else -1])
+
+
+def conv(x, rng, cout, k, name, stride=1, padding="SAME"):
     cin = int(x.shape[-1])
     w = const(rng, [k, k, cin, cout], name + "/weight", 1.0 / np.sqrt(k * k * cin))
-    return tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding="SAME", name=name)
+    return tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding=padding, name=name)
 
 
-def batch_norm(x, rng, name):
-    c = int(x.shape[-1])
-    scale = tf.constant((1.0 + 0.2 * rng.standard_normal(c)).astype(np.float32), name=name + "/gamma")
-    offset = const(rng, [c], name + "/beta", 0.2)
-    mean = const(rng, [c], name + "/moving_mean", 0.3)
-    var = tf.constant((0.5 + rng.uniform(0, 1, c)).astype(np.float32), name=name + "/moving_variance")
+def bias(x, rng, name, data_format="NHWC", scale=0.2):
+    b = const(rng, [channels(x, data_format)], name + "/bias", scale)
+    return tf.nn.bias_add(x, b, data_format=data_format, name=name + "/BiasAdd")
+
+
+def deconv(x, rng, cout, k, name, stride=2, data_format="NHWC"):
+    """tf.nn.conv2d_transpose (Conv2DBackpropInput), SAME; output shape [batch from tf.shape, static rest]."""
+    cin = channels(x, data_format)
+    w = const(rng, [k, k, cout, cin], name + "/weight", stride / np.sqrt(k * k * cin))
+    n = tf.shape(x)[0]
+    if data_format == "NCHW":
+        h, wd = int(x.shape[2]), int(x.shape[3])
+        out_shape = tf.stack([n, cout, h * stride, wd * stride])
+        strides = [1, 1, stride, stride]
+    else:
+        h, wd = int(x.shape[1]), int(x.shape[2])
+        out_shape = tf.stack([n, h * stride, wd * stride, cout])
+        strides = [1, stride, stride, 1]
+    return tf.nn.conv2d_transpose(x, w, out_shape, strides=strides, padding="SAME", data_format=data_format,
+                                  name=name)
+
+
+def bn_stats(rng, c):
+    scale = (1.0 + 0.2 * rng.standard_normal(c)).astype(np.float32)
+    offset = (rng.standard_normal(c) * 0.2).astype(np.float32)
+    mean = (rng.standard_normal(c) * 0.3).astype(np.float32)
+    var = (0.5 + rng.uniform(0, 1, c)).astype(np.float32)
+    return scale, offset, mean, var
+
+
+def batch_norm(x, rng, name, data_format="NHWC"):
+    """FusedBatchNormV3, inference (moving statistics)."""
+    stats = bn_stats(rng, channels(x, data_format))
+    scale, offset, mean, var = (tf.constant(v, name=name + "/" + n) for v, n in
+                                zip(stats, ("gamma", "beta", "moving_mean", "moving_variance")))
     y, _, _ = tf.nn.fused_batch_norm(x, scale, offset, mean=mean, variance=var, epsilon=1e-3,
-                                     is_training=False, name=name)
+                                     data_format=data_format, is_training=False, name=name)
     return y
+
+
+def batch_norm_decomposed(x, rng, name, data_format="NHWC"):
+    """Keras / tf.nn.batch_normalization form: x * (rsqrt(var + eps) * gamma) + (beta - mean * ...)."""
+    stats = bn_stats(rng, channels(x, data_format))
+    shape = [1, -1, 1, 1] if data_format == "NCHW" else [-1]
+    scale, offset, mean, var = (tf.constant(v.reshape(shape), name=name + "/" + n) for v, n in
+                                zip(stats, ("gamma", "beta", "moving_mean", "moving_variance")))
+    with tf.name_scope(name):
+        return tf.nn.batch_normalization(x, mean, var, offset, scale, variance_epsilon=1e-3)
+
+
+def instance_norm(x, rng, name, eps=1e-5):
+    """NHWC instance norm as TF1 CycleGAN / pix2pix code wrote it: moments over H, W per image and channel."""
+    c = channels(x)
+    gamma = tf.constant((1.0 + 0.2 * rng.standard_normal(c)).astype(np.float32), name=name + "/scale")
+    beta = const(rng, [c], name + "/offset", 0.2)
+    with tf.name_scope(name):
+        mean, var = tf.nn.moments(x, axes=[1, 2], keep_dims=True)
+        return (x - mean) * tf.rsqrt(var + eps) * gamma + beta
+
+
+def dense(x, rng, cout, name, scale=1.0):
+    cin = int(x.shape[-1])
+    w = const(rng, [cin, cout], name + "/weight", scale / np.sqrt(cin))
+    return tf.nn.bias_add(tf.matmul(x, w), const(rng, [cout], name + "/bias", 0.2), name=name)
 
 
 def head(x, rng, classes, name):
@@ -54,8 +128,8 @@ def head(x, rng, classes, name):
     return tf.nn.softmax(tf.nn.bias_add(tf.matmul(x, w), b), name="probabilities")
 
 
-def mobilenet_block(rng):
-    x = tf.placeholder(tf.float32, [None, 16, 16, 3], name="images")
+def mobilenet_block(rng, size=16):
+    x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
     y = tf.nn.relu6(batch_norm(conv(x, rng, 8, 3, "conv0", stride=2), rng, "bn0"))
     dw = const(rng, [3, 3, 8, 1], "dw1/weight", 1.0 / 3)
     y = tf.nn.depthwise_conv2d(y, dw, strides=[1, 1, 1, 1], padding="SAME", name="dw1")
@@ -66,8 +140,8 @@ def mobilenet_block(rng):
     return x, head(y, rng, 10, "logits")
 
 
-def resnet_block(rng):
-    x = tf.placeholder(tf.float32, [None, 16, 16, 3], name="images")
+def resnet_block(rng, size=16):
+    x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
     y = tf.nn.relu(batch_norm(conv(x, rng, 16, 3, "stem"), rng, "stem_bn"))
     y = tf.nn.max_pool2d(y, ksize=3, strides=2, padding="SAME", name="stem_pool")
     r = tf.nn.relu(batch_norm(conv(y, rng, 4, 1, "b1/reduce"), rng, "b1/bn0"))
@@ -75,8 +149,83 @@ def resnet_block(rng):
     r = batch_norm(conv(r, rng, 16, 1, "b1/expand"), rng, "b1/bn2")
     y = tf.nn.relu(y + r)
     y = tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID", name="pool")
-    y = tf.reshape(y, [-1, 4 * 4 * 16])
+    y = tf.reshape(y, [-1, (size // 4) * (size // 4) * 16])
     return x, head(y, rng, 10, "logits")
+
+
+def squeeze_excite(rng, size=16, ch=16, reduction=4, classes=10):
+    x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
+    stem = tf.nn.relu(batch_norm(conv(x, rng, ch, 3, "stem"), rng, "stem_bn"))
+    y = bias(conv(stem, rng, ch, 3, "se1/conv"), rng, "se1/conv")
+    y = tf.multiply(y, tf.sigmoid(y), name="se1/swish")
+    s = tf.reduce_mean(y, axis=[1, 2], keepdims=True, name="se1/squeeze")
+    s = tf.nn.relu(bias(conv(s, rng, ch // reduction, 1, "se1/reduce"), rng, "se1/reduce"))
+    s = tf.reshape(s, [-1, ch // reduction])
+    s = tf.sigmoid(dense(s, rng, ch, "se1/expand", scale=2.0))
+    s = tf.reshape(s, [-1, 1, 1, ch])
+    y = tf.multiply(y, s, name="se1/excite")
+    y = tf.nn.elu(stem + y)
+    y = tf.reduce_mean(y, axis=[1, 2], name="global_pool")
+    return x, head(y, rng, classes, "logits")
+
+
+def dcgan_generator(rng, size=16, ch=32, base=2, z_dim=16, data_format="NCHW"):
+    """log2(size / base) stride-2 5x5 transposed convs; channels ch, ch/2, ... then 3."""
+    n_up = int(round(np.log2(size // base)))
+    assert base << n_up == size and ch >> (n_up - 1) >= 1
+    z = tf.placeholder(tf.float32, [None, z_dim], name="z")
+    y = dense(z, rng, base * base * ch, "project")
+    shape = [-1, ch, base, base] if data_format == "NCHW" else [-1, base, base, ch]
+    y = tf.nn.relu(batch_norm(tf.reshape(y, shape), rng, "bn0", data_format))
+    for i in range(1, n_up):
+        y = deconv(y, rng, ch >> i, 5, "deconv%d" % i, data_format=data_format)
+        norm = batch_norm_decomposed if i % 2 else batch_norm
+        y = tf.nn.relu(norm(y, rng, "bn%d" % i, data_format))
+    y = deconv(y, rng, 3, 5, "deconv%d" % n_up, data_format=data_format)
+    y = bias(y, rng, "deconv%d" % n_up, data_format)
+    return z, tf.tanh(y, name="generated")
+
+
+def pix2pix_unet(rng, size=16, ngf=8, depth=3, max_mult=8):
+    """`depth` 4x4 stride-2 encoder convs (bottleneck size / 2**depth), mirrored by transposed convs."""
+    x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
+    chans = [ngf * min(2 ** i, max_mult) for i in range(depth)]
+    y = tf.nn.leaky_relu(bias(conv(x, rng, chans[0], 4, "enc0", stride=2), rng, "enc0"), alpha=0.2)
+    skips = [y]
+    for i in range(1, depth):
+        y = conv(y, rng, chans[i], 4, "enc%d" % i, stride=2)
+        y = instance_norm(y, rng, "enc%d/in" % i) if i == 1 else batch_norm_decomposed(y, rng, "enc%d/bn" % i)
+        y = tf.nn.leaky_relu(y, alpha=0.2)
+        skips.append(y)
+    for i in range(depth - 1, 0, -1):
+        y = deconv(y, rng, chans[i - 1], 4, "dec%d" % i)
+        y = tf.nn.relu(batch_norm_decomposed(y, rng, "dec%d/bn" % i))
+        y = tf.concat([y, skips[i - 1]], axis=3, name="dec%d/skip" % i)
+    y = bias(deconv(y, rng, 3, 4, "dec0"), rng, "dec0")
+    return x, tf.tanh(y, name="generated")
+
+
+def cyclegan_resnet(rng, size=16, ngf=4, n_res=2):
+    """c7s1-ngf, d2ngf, d4ngf, n_res residual blocks, u2ngf (transposed conv), ungf (bilinear x2 + conv), c7s1-3."""
+    x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
+    reflect = [[0, 0], [3, 3], [3, 3], [0, 0]]
+    y = conv(tf.pad(x, reflect, mode="REFLECT"), rng, ngf, 7, "c7s1", padding="VALID")
+    y = tf.nn.relu(instance_norm(y, rng, "c7s1/in"))
+    for i, mult in enumerate((2, 4)):
+        y = tf.nn.relu(instance_norm(conv(y, rng, ngf * mult, 3, "down%d" % i, stride=2), rng, "down%d/in" % i))
+    pad1 = [[0, 0], [1, 1], [1, 1], [0, 0]]
+    for i in range(n_res):
+        r = conv(tf.pad(y, pad1, mode="REFLECT"), rng, ngf * 4, 3, "res%d/conv0" % i, padding="VALID")
+        r = tf.nn.relu(instance_norm(r, rng, "res%d/in0" % i))
+        r = conv(tf.pad(r, pad1, mode="REFLECT"), rng, ngf * 4, 3, "res%d/conv1" % i, padding="VALID")
+        y = y + instance_norm(r, rng, "res%d/in1" % i)
+    y = tf.nn.relu(instance_norm(deconv(y, rng, ngf * 2, 3, "up0"), rng, "up0/in"))
+    h = int(y.shape[1])
+    y = tf.image.resize_bilinear(y, [2 * h, 2 * h], align_corners=False, half_pixel_centers=True, name="up1/resize")
+    y = bias(conv(y, rng, ngf, 3, "up1/conv"), rng, "up1/conv")
+    y = tf.nn.relu(instance_norm(y, rng, "up1/in"))
+    y = conv(tf.pad(y, reflect, mode="SYMMETRIC"), rng, 3, 7, "out", padding="VALID")
+    return x, tf.tanh(bias(y, rng, "out"), name="generated")
 
 
 SPECS = {
@@ -84,6 +233,18 @@ SPECS = {
                            "AvgPool, global Mean, dense + Softmax; NHWC, batch 2", mobilenet_block),
     "resnet_block_16": ("ResNet-style: conv + batch norm + Relu, MaxPool 3x3 s2 SAME, a bottleneck with a "
                         "residual add, MaxPool 2x2 VALID, dense + Softmax; NHWC, batch 2", resnet_block),
+    "squeeze_excite_16": ("Squeeze-excite: conv + FusedBatchNormV3 + Relu, conv + bias + swish x*sigmoid(x), "
+                          "global Mean keepdims, 1x1 conv + Relu, dense + Sigmoid, Mul onto the map, residual "
+                          "add, Elu, global Mean, dense + Softmax; NHWC, batch 2", squeeze_excite),
+    "dcgan_generator_16": ("DCGAN generator: z [N,16], dense, Reshape to [N,32,2,2], batch norm + Relu, three "
+                           "5x5 stride-2 Conv2DBackpropInput (fused and decomposed batch norms + Relu, last "
+                           "+ bias + Tanh) to [N,3,16,16]; NCHW, batch 2", dcgan_generator),
+    "pix2pix_unet_16": ("pix2pix U-Net: 4x4 stride-2 convs + instance / decomposed batch norm + LeakyRelu 0.2, "
+                        "4x4 stride-2 Conv2DBackpropInput + batch norm + Relu, ConcatV2 skips, Tanh; NHWC, "
+                        "batch 2", pix2pix_unet),
+    "cyclegan_resnet_16": ("CycleGAN ResNet generator: MirrorPad REFLECT + 7x7 VALID conv, instance norms, two "
+                           "stride-2 convs, two residual blocks, Conv2DBackpropInput and ResizeBilinear x2 + "
+                           "conv up, MirrorPad SYMMETRIC + 7x7 conv + Tanh; NHWC, batch 2", cyclegan_resnet),
 }
 
 
@@ -91,15 +252,24 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out", default=os.path.join(root, "tests", "fixtures-generic"))
+    ap.add_argument("names", nargs="*", metavar="NAME", help="fixtures to write (default: all): " + ", ".join(SPECS))
     args = ap.parse_args()
+    if set(args.names) - set(SPECS):
+        ap.error("unknown fixture(s): %s" % ", ".join(sorted(set(args.names) - set(SPECS))))
     for name, (desc, build) in SPECS.items():
+        if args.names and name not in args.names:
+            continue
         graph = tf.Graph()
         with graph.as_default():
             rng = rng_for(name)
             x, y = build(rng)
             feed = rng_for(name + "/input").standard_normal([2] + [d.value for d in x.shape[1:]])
             feed = feed.astype(np.float32)
-            with tf.Session(graph=graph) as sess:
+            # NCHW graphs run with session_config(): Grappler turns the NCHW convolutions / batch norms into
+            # NHWC to run them on CPU (the saved GraphDef is the one built here). NHWC graphs run with the
+            # default session, as the first fixtures were made (other thread counts change the last bits).
+            nchw = any(n.attr["data_format"].s == b"NCHW" for n in graph.as_graph_def().node)
+            with tf.Session(graph=graph, config=session_config() if nchw else None) as sess:
                 ref = sess.run(y, {x: feed})
                 gd = tf.graph_util.convert_variables_to_constants(sess, graph.as_graph_def(), [y.op.name])
         meta = save_fixture(args.out, name, desc, gd, [(x.op.name, feed)], [(y.op.name, ref)])
