@@ -1,6 +1,6 @@
 //! Bias and activation fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED
 //! add a bias vector for free, so an add of a per-channel constant right after one of them costs
-//! nothing; they also apply a ReLU or ReLU6 to their result for free (`fused_activation_function`; its
+//! nothing; they and ADD also apply a ReLU or ReLU6 to their result for free (`fused_activation_function`; its
 //! TANH is left out because XNNPACK does not run a conv with it, which would cost far more than the op).
 //! This is the one definition of when that holds: the e-graph cost model prices such an add or
 //! activation as free, its rules move biases next to convolutions, and the TFLite backend fuses them,
@@ -57,10 +57,11 @@ pub fn fusable_activation(op: &Op) -> Option<FusedActivation> {
 }
 
 /// Whether an activation read from `producer`'s output can be its fused activation: the producer
-/// is a convolution or matmul ([`Op::takes_bias`]), or an add that is one's bias (then the activation
-/// goes on that conv). The readers of the value in between must allow it ([`readers_allow_fusion`]).
+/// is a convolution or matmul ([`Op::takes_bias`]) or an add (TFLite's ADD fuses one too; an add that
+/// is a conv's bias passes the activation on to the conv). The readers of the value in between must
+/// allow it ([`readers_allow_fusion`]).
 pub fn takes_activation(producer: &Op) -> bool {
-    producer.takes_bias()
+    producer.takes_bias() || matches!(producer, Op::Add | Op::AddV2 | Op::BiasAdd)
 }
 
 #[cfg(test)]
@@ -111,6 +112,7 @@ mod tests {
         );
         assert_eq!(fusable_activation(&Op::Sigmoid), None);
         assert!(takes_activation(&Op::Conv2DBackpropInput) && takes_activation(&Op::MatMul));
+        assert!(takes_activation(&Op::AddV2) && !takes_activation(&Op::Mul));
         assert!(!takes_activation(&Op::AvgPool));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
-//! input); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
+//! input; so is a ReLU or ReLU6 after either, the op's fused activation); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
 //! kernel worth an extra cheap op (see [`crate::stylegan::fused_upscale`]); a TRANSPOSE moves every element
 //! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and
 //! inputs are free. Fewer, fused ops (one LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays
@@ -52,7 +52,7 @@ fn builtin_cost(egraph: &EGraph, class: Id, node: &TfNode, op: &Op) -> f64 {
         .data
         .static_shape()
         .map_or(1000.0, |s| s.iter().product::<usize>() as f64);
-    if is_free_bias_add(egraph, node) {
+    if is_free_bias_add(egraph, node) || is_free_activation(egraph, node) {
         return 1.0;
     }
     match op {
@@ -74,6 +74,19 @@ pub fn is_free_bias_add(egraph: &EGraph, node: &TfNode) -> bool {
         && sgc_ir::fusion::bias_add_operands(op)
             .iter()
             .any(|&(v, b)| crate::util::is_fusable_bias(egraph, args[v], args[b]))
+}
+
+/// Whether `node` is an activation that the backend writes as the fused activation of the convolution
+/// or matmul (or its free bias add) that its operand's class holds ([`sgc_ir::fusion`]; the readers
+/// are assumed to allow it, as for bias adds).
+pub fn is_free_activation(egraph: &EGraph, node: &TfNode) -> bool {
+    let (Some(op), [arg]) = (node.op(), node.children()) else {
+        return false;
+    };
+    sgc_ir::fusion::fusable_activation(op).is_some()
+        && egraph[*arg].nodes.iter().any(|n| {
+            n.op().is_some_and(sgc_ir::fusion::takes_activation) || is_free_bias_add(egraph, n)
+        })
 }
 
 /// Multiply-adds of a convolution or matmul writing `out` elements (0 for other ops or unknown shapes).

@@ -38,7 +38,8 @@
 //!      | { "kind": "custom", "codes": ["CUSTOM:Frobnicate"] }
 //!      | { "kind": "constant" } | { "kind": "input" } | { "kind": "alias" }   // tensors, no operator
 //!      | { "kind": "no_operator" }                                 // e.g. a statically known Shape
-//!      | { "kind": "fused", "into": "MatMul" }                     // a bias add: the op's bias input
+//!      | { "kind": "fused", "into": "MatMul", "as": "bias" }       // a bias add: the op's bias input
+//!      | { "kind": "fused", "into": "Conv2D", "as": "activation" } // a Relu: its fused activation
 //!      | { "kind": "folded", "pass": "fold" }                      // became a constant
 //!      | { "kind": "removed", "pass": "dce", "why": "dead" }
 //!      | { "kind": "unused" }                                      // kept, but no output needs it
@@ -142,8 +143,13 @@ pub enum Fate {
     Alias,
     /// Lowered to no operator (a value the backend knows statically).
     NoOperator,
-    /// No operator of its own: the bias input of the operator of the op (`Conv2D`, `MatMul` …) before it.
-    Fused { into: String },
+    /// No operator of its own: the bias input (`as` "bias") or the fused activation ("activation") of
+    /// the operator of the op (`Conv2D`, `MatMul` …) before it.
+    Fused {
+        into: String,
+        #[serde(rename = "as")]
+        role: String,
+    },
     /// Became a constant in this pass.
     Folded { pass: String },
     /// Removed by this pass.
@@ -175,7 +181,10 @@ impl Fate {
             Fate::Input => "model input".into(),
             Fate::Alias => "alias of its input (no operator)".into(),
             Fate::NoOperator => "no operator (static value)".into(),
-            Fate::Fused { into } => format!("fused: the bias input of the {into} before it"),
+            Fate::Fused { into, role } if role == "activation" => {
+                format!("fused: the activation of the {into} before it")
+            }
+            Fate::Fused { into, .. } => format!("fused: the bias input of the {into} before it"),
             Fate::Folded { pass } => format!("folded into a constant by {pass}"),
             Fate::Removed { pass, why } => format!("removed by {pass} ({why})"),
             Fate::Unused => "unused (no output needs it)".into(),
@@ -388,6 +397,11 @@ fn final_fate(graph: &Graph, n: NodeIndex, lowering: Option<&NodeLowering>, h: &
         },
         Some(NodeLowering::FusedInto(producer)) => Fate::Fused {
             into: graph.node(*producer).op.name().to_string(),
+            role: match sgc_ir::fusion::fusable_activation(op) {
+                Some(_) => "activation",
+                None => "bias",
+            }
+            .into(),
         },
         Some(NodeLowering::NotLive) => match &h.folded_by {
             Some(pass) => Fate::Folded { pass: pass.clone() },

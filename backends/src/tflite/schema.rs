@@ -273,7 +273,9 @@ pub enum BuiltinOptions {
         /// of symmetrically (written only when true).
         asymmetric_quantize_inputs: bool,
     },
-    Add,
+    Add {
+        activation: Activation,
+    },
     Sub,
     Mul,
     Div,
@@ -439,7 +441,7 @@ impl BuiltinOptions {
             BuiltinOptions::Pool2D { .. } => t::Pool2DOptions,
             BuiltinOptions::Softmax { .. } => t::SoftmaxOptions,
             BuiltinOptions::FullyConnected { .. } => t::FullyConnectedOptions,
-            BuiltinOptions::Add => t::AddOptions,
+            BuiltinOptions::Add { .. } => t::AddOptions,
             BuiltinOptions::Sub => t::SubOptions,
             BuiltinOptions::Mul => t::MulOptions,
             BuiltinOptions::Div => t::DivOptions,
@@ -533,10 +535,10 @@ impl BuiltinOptions {
                     false,
                 );
             }
-            BuiltinOptions::Add
-            | BuiltinOptions::Sub
-            | BuiltinOptions::Mul
-            | BuiltinOptions::Div => {
+            BuiltinOptions::Add { activation } => {
+                fbb.push_slot_always(ARITH_ACTIVATION, activation as i8);
+            }
+            BuiltinOptions::Sub | BuiltinOptions::Mul | BuiltinOptions::Div => {
                 fbb.push_slot_always(ARITH_ACTIVATION, ACTIVATION_NONE);
             }
             BuiltinOptions::Reducer { keep_dims } => {

@@ -3,7 +3,7 @@
 use sgc_ir::{NodeIndex, Tensor, ValueRef};
 
 use super::Lowerer;
-use crate::tflite::schema::{builtin as b, BuiltinOptions as O};
+use crate::tflite::schema::{builtin as b, Activation, BuiltinOptions as O};
 use crate::tflite::{BackendError, TensorData};
 
 impl<'g> Lowerer<'g> {
@@ -19,7 +19,14 @@ impl<'g> Lowerer<'g> {
         let pos_scale = self.f32_scalar(n, "positive_scale", (scale * (1.0 - alpha)) as f32)?;
         let pos = self.step(n, "positive", b::MUL, O::Mul, vec![relu, pos_scale])?;
         let out = self.outputs(n)?;
-        self.emit(b::ADD, O::Add, vec![neg, pos], out);
+        self.emit(
+            b::ADD,
+            O::Add {
+                activation: Activation::None,
+            },
+            vec![neg, pos],
+            out,
+        );
         Ok(())
     }
 
@@ -32,11 +39,26 @@ impl<'g> Lowerer<'g> {
         let neg = self.step(n, "neg_abs", b::NEG, O::None, vec![abs])?;
         let exp = self.step(n, "exp", b::EXP, O::None, vec![neg])?;
         let one = self.f32_scalar(n, "one", 1.0)?;
-        let sum = self.step(n, "one_plus", b::ADD, O::Add, vec![exp, one])?;
+        let sum = self.step(
+            n,
+            "one_plus",
+            b::ADD,
+            O::Add {
+                activation: Activation::None,
+            },
+            vec![exp, one],
+        )?;
         let log = self.step(n, "log", b::LOG, O::None, vec![sum])?;
         let relu = self.step(n, "relu", b::RELU, O::None, vec![x])?;
         let out = self.outputs(n)?;
-        self.emit(b::ADD, O::Add, vec![relu, log], out);
+        self.emit(
+            b::ADD,
+            O::Add {
+                activation: Activation::None,
+            },
+            vec![relu, log],
+            out,
+        );
         Ok(())
     }
 

@@ -18,6 +18,16 @@ pub fn fused_bias_adds(g: &Graph) -> Vec<NodeIndex> {
     adds
 }
 
+/// The activations that lowering writes as the fused activation of the op before them.
+pub fn fused_activations(g: &Graph) -> Vec<NodeIndex> {
+    let mut acts: Vec<NodeIndex> = activations(g, &bias_adds(g))
+        .into_values()
+        .map(|(act, _)| act)
+        .collect();
+    acts.sort();
+    acts
+}
+
 /// Adds of a per-channel constant right after a convolution or matmul, which TFLite computes for free as
 /// the op's bias input (when, is [`sgc_ir::fusion`]'s to say). Producer → (add, constant operand).
 pub(super) fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> {
@@ -56,8 +66,8 @@ pub(super) fn bias_adds(g: &Graph) -> HashMap<NodeIndex, (NodeIndex, ValueRef)> 
     fused
 }
 
-/// Activations that lowering writes as the `fused_activation_function` of the convolution or matmul
-/// before them (directly, or through its fused bias add; when, is [`sgc_ir::fusion`]'s to say).
+/// Activations that lowering writes as the `fused_activation_function` of the convolution, matmul or
+/// add before them (directly, or through a conv's fused bias add; when, is [`sgc_ir::fusion`]'s to say).
 /// Producer → (activation node, activation).
 pub(super) fn activations(
     g: &Graph,
@@ -284,7 +294,17 @@ impl<'g> Lowerer<'g> {
             .find_map(|(producer, fused)| (fused == n).then_some(producer))
     }
 
-    /// The fused activation of a conv or matmul (NONE without one).
+    /// ADD, with the activation fused into it if any (see [`activations`]).
+    pub(super) fn lower_add(&mut self, n: NodeIndex) -> Result<(), BackendError> {
+        let ins = self.inputs(n, 2..=2)?;
+        let ins = vec![self.value(ins[0])?, self.value(ins[1])?];
+        let out = self.conv_outputs(n)?;
+        let activation = self.activation_of(n);
+        self.emit(builtin::ADD, BuiltinOptions::Add { activation }, ins, out);
+        Ok(())
+    }
+
+    /// The fused activation of a conv, matmul or add (NONE without one).
     fn activation_of(&self, n: NodeIndex) -> Activation {
         self.fused_act.get(&n).map_or(Activation::None, |&(_, a)| a)
     }
@@ -303,8 +323,9 @@ impl<'g> Lowerer<'g> {
         }
     }
 
-    /// The output tensors of a conv or matmul: those of the activation fused into it, else those of
-    /// its fused bias add, if any. The values in between (read by the fused op alone) share them.
+    /// The output tensors of a conv, matmul or add: those of the activation fused into it, else those
+    /// of a conv's fused bias add, if any. The values in between (read by the fused op alone) share
+    /// them.
     pub(super) fn conv_outputs(&mut self, n: NodeIndex) -> Result<Vec<i32>, BackendError> {
         let add = self.fused_bias.get(&n).map(|&(add, _)| add);
         let last = match (self.fused_act.get(&n), add) {

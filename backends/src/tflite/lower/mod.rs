@@ -176,7 +176,7 @@ struct Lowerer<'g> {
 }
 
 use conv::bias_adds;
-pub use conv::fused_bias_adds;
+pub use conv::{fused_activations, fused_bias_adds};
 pub use weights::{dynamic_kernel, quantizable_weights};
 
 /// The value `v` stands for: through identity-like ops and the defaults of placeholders that are not
@@ -458,9 +458,9 @@ impl<'g> Lowerer<'g> {
             Op::Relu | Op::Relu6 if self.fused_into(n).is_some() => Ok(()),
             Op::BiasAdd => {
                 self.check_nhwc(n)?;
-                self.simple(n, 2..=2, b::ADD, O::Add)
+                self.lower_add(n)
             }
-            Op::Add | Op::AddV2 => self.simple(n, 2..=2, b::ADD, O::Add),
+            Op::Add | Op::AddV2 => self.lower_add(n),
             Op::Sub => self.simple(n, 2..=2, b::SUB, O::Sub),
             Op::Mul => self.simple(n, 2..=2, b::MUL, O::Mul),
             Op::RealDiv => self.simple(n, 2..=2, b::DIV, O::Div),
