@@ -7,7 +7,7 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
+//! [`reshape`], [`scale_into_weights`], [`pad_into_conv`], the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
 //! [`stylegan::norm`]). [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
@@ -16,6 +16,7 @@ pub mod cost;
 pub mod lang;
 pub mod layout;
 pub mod leaky_relu;
+pub mod pad_into_conv;
 pub mod reshape;
 pub mod scale_into_weights;
 pub mod stylegan;
@@ -58,6 +59,7 @@ pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     rules.extend(layout::rules());
     rules.extend(reshape::rules());
     rules.extend(scale_into_weights::rules());
+    rules.extend(pad_into_conv::rules());
     rules.extend(stylegan::idioms::rules());
     rules.extend(stylegan::fused_upscale::rules(kernels));
     rules.extend(stylegan::norm::rules());

@@ -2,7 +2,8 @@
 //!
 //! `Mul(Conv2D(x, w), a)` with a constant `a` of one value per output channel (or one for all) is
 //! `Conv2D(x, w · a)`: the scale moves onto the last (output) axis of the HWIO filter, onto the flattened
-//! `C·M` output channels of a depthwise filter, onto the columns of a matmul's weight. This is what an
+//! `C·M` output channels of a depthwise filter, onto the columns of a matmul's weight, onto the third
+//! (output) axis of a transposed conv's `[H, W, out, in]` filter. This is what an
 //! inference batch norm leaves after a conv (`batch-norm` writes it as `x · a + b`); the shift `b` then
 //! sits next to the conv, where the backend takes it as the bias input. Convs in NHWC only (the e-graph
 //! sees them after the layout pass).
@@ -15,10 +16,20 @@ use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
     let mut rules = vec![];
-    for op in [Op::Conv2D, Op::DepthwiseConv2dNative, Op::MatMul] {
+    for op in [
+        Op::Conv2D,
+        Op::DepthwiseConv2dNative,
+        Op::MatMul,
+        Op::Conv2DBackpropInput,
+    ] {
+        // A transposed conv's operands are (output size, filter, input).
+        let args = match op {
+            Op::Conv2DBackpropInput => "?s ?w ?x",
+            _ => "?x ?w",
+        };
         for (side, pattern) in [
-            ("left", format!("(Mul ({op} ?x ?w) ?a)")),
-            ("right", format!("(Mul ?a ({op} ?x ?w))")),
+            ("left", format!("(Mul ({op} {args}) ?a)")),
+            ("right", format!("(Mul ?a ({op} {args}))")),
         ] {
             let o = op.clone();
             rules.push(rule(
@@ -54,6 +65,16 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     let scale = |o: usize| if av.len() == 1 { av[0] } else { av[o] };
     let mut wv = wt.to_vec::<f32>().ok()?;
     match op {
+        Op::Conv2DBackpropInput => {
+            // [H, W, out, in]: the output channel is the second-fastest index.
+            let (&cout, &cin) = (wt.shape().get(2)?, wt.shape().get(3)?);
+            if cout != channels || cin == 0 {
+                return None;
+            }
+            for (k, row) in wv.chunks_mut(cin).enumerate() {
+                row.iter_mut().for_each(|v| *v *= scale(k % cout));
+            }
+        }
         Op::MatMul if attrs.bool("transpose_b").unwrap_or(false) => {
             let k = wv.len() / channels;
             for (o, row) in wv.chunks_mut(k).enumerate() {
@@ -76,7 +97,11 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     let w2 = add_const(egraph, Tensor::from_vec(wt.shape().to_vec(), wv));
     let mut attrs = attrs;
     attrs.set("T", Attr::Type(DType::F32));
-    Some(add_op(egraph, op.clone(), attrs, vec![x, w2]))
+    let args = match op {
+        Op::Conv2DBackpropInput => vec![bound(subst, "?s"), w2, x],
+        _ => vec![x, w2],
+    };
+    Some(add_op(egraph, op.clone(), attrs, args))
 }
 
 /// The class of the matched `op` node inside `class` (the Mul's operand).
@@ -100,6 +125,11 @@ mod tests {
         let mut b = Builder::new();
         let (x, w) = match op {
             Op::MatMul => (b.input("x", &[2, 5]), b.constant("w", random(&[5, 4], 2))),
+            // [H, W, out 4, in 3], from 3×3×3 to 6×6×4 at stride 2.
+            Op::Conv2DBackpropInput => (
+                b.input("x", &[1, 3, 3, 3]),
+                b.constant("w", random(&[3, 3, 4, 3], 2)),
+            ),
             Op::DepthwiseConv2dNative => (
                 b.input("x", &[1, 6, 6, 2]),
                 b.constant("w", random(&[3, 3, 2, 2], 2)),
@@ -114,12 +144,16 @@ mod tests {
             ("padding", Attr::Str("SAME".into())),
             ("data_format", Attr::Str("NHWC".into())),
         ];
-        let y = b.op(
-            "y",
-            op.clone(),
-            &[x, w],
-            if op == Op::MatMul { &[] } else { &attrs },
-        );
+        let y = match op {
+            Op::MatMul => b.op("y", op.clone(), &[x, w], &[]),
+            Op::Conv2DBackpropInput => {
+                let sizes = b.constant("sizes", Tensor::from_vec(vec![4], vec![1i32, 6, 6, 4]));
+                let mut attrs = attrs.to_vec();
+                attrs[0].1 = Attr::Ints(vec![1, 2, 2, 1]);
+                b.op("y", op.clone(), &[sizes, w, x], &attrs)
+            }
+            _ => b.op("y", op.clone(), &[x, w], &attrs),
+        };
         let a = b.constant("a", random(a_shape, 3));
         let z = b.op("z", Op::Mul, &[y, a], &[]);
         b.output(z)
@@ -133,6 +167,8 @@ mod tests {
             (Op::Conv2D, vec![]),
             (Op::DepthwiseConv2dNative, vec![4]),
             (Op::MatMul, vec![4]),
+            (Op::Conv2DBackpropInput, vec![4]),
+            (Op::Conv2DBackpropInput, vec![1, 1, 1, 4]),
         ] {
             let g = scaled(op.clone(), &a);
             let out = rewrite(&g, &rules());
