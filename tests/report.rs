@@ -1,5 +1,5 @@
 //! `sgc report`: snapshots of the op-coverage report of every fixture (text and JSON; Markdown and HTML for
-//! one) and of small hand-written graphs with an op TFLite lacks, plus the command line's `--fail-on`.
+//! one; text for the generic conv nets and generators) and of small hand-written graphs with an op TFLite lacks, plus the command line's `--fail-on`.
 //!
 //! The snapshots live in `tests/snapshots/`; after an intended change, review them with
 //! `cargo insta review` (or `INSTA_UPDATE=always cargo test --test report` and `git diff`). CI sets
@@ -50,6 +50,18 @@ fn fixture_reports() {
         assert_eq!(r.report.lowering_error, None, "{}", r.render(Format::Text));
         insta::assert_snapshot!("text", r.render(Format::Text));
         insta::assert_snapshot!("json", r.render(Format::Json));
+    });
+}
+
+/// The conv nets and generators beyond StyleGAN (`tests/fixtures-generic/`): every op type with its
+/// fate, nothing blocked, and each snapshot says which ops were fused or folded away.
+#[test]
+fn generic_fixture_reports() {
+    insta::glob!("fixtures-generic/*/graph.pb", |path| {
+        let r = fixture_report(path);
+        assert!(r.report.ops.iter().all(|e| !e.fates.is_empty()));
+        assert_eq!(r.report.lowering_error, None, "{}", r.render(Format::Text));
+        insta::assert_snapshot!("generic_text", r.render(Format::Text));
     });
 }
 
