@@ -967,6 +967,58 @@ def _(rng):
     tf.identity(y, name="y")
 
 
+@case("egraph", "batch_norm_keras_form_folds_into_the_conv", "fold,dce,nchw-to-nhwc,fold,egraph", "y",
+      inputs="x=1,5,5,3", expect="Mul=0, Sub=0, Rsqrt=0, Conv2D=1",
+      doc="conv -> (y - mean) * rsqrt(var + eps) * gamma + beta, the batch norm as Keras graphs freeze it:\n"
+          "the constants fold, the scale folds into the conv's weights, the shift is its bias.")
+def _(rng):
+    x = placeholder([None, 5, 5, 3], "x")
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME", name="conv")
+    gamma, beta, mean = (const(rand(rng, 4), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 4) + 1.5, "variance")
+    y = (y - mean) * tf.math.rsqrt(var + 1e-3) * gamma + beta
+    tf.identity(y, name="y")
+
+
+@case("egraph", "batch_norm_folds_into_the_transposed_conv", "fold,batch-norm,dce,nchw-to-nhwc,fold,egraph", "y",
+      inputs="x=1,3,3,4", expect="Mul=0, FusedBatchNormV3=0, Conv2DBackpropInput=1",
+      doc="a DCGAN layer: stride-2 transposed conv -> inference batch norm; the per-channel scale folds into\n"
+          "the [H, W, out, in] filter's output axis, the shift is the bias.")
+def _(rng):
+    x = placeholder([None, 3, 3, 4], "x")
+    w = const(rand(rng, 4, 4, 2, 4), "weight")
+    y = tf.nn.conv2d_transpose(x, w, [1, 6, 6, 2], strides=[1, 2, 2, 1], padding="SAME", name="deconv")
+    scale, offset, mean = (const(rand(rng, 2), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 2) + 1.5, "variance")
+    y, _, _ = tf.nn.fused_batch_norm(y, scale, offset, mean=mean, variance=var, is_training=False, name="bn")
+    tf.identity(y, name="y")
+
+
+@case("egraph", "pad_then_valid_conv_is_same", "fold,egraph", "y", inputs="x=1,8,8,3",
+      expect="Pad=0, Conv2D=1",
+      doc="tf.pad with (0, 1) rows and columns, then a stride-2 3x3 VALID conv of an 8x8 input: exactly what\n"
+          "SAME pads there, so it is the SAME conv.")
+def _(rng):
+    x = placeholder([None, 8, 8, 3], "x")
+    y = tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    y = tf.nn.conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="conv")
+    tf.identity(y, name="y")
+
+
+@case("egraph", "pad_then_valid_conv_not_same", "fold,egraph", "y", inputs="x=1,8,8,3",
+      expect="Pad=1, Conv2D=1",
+      doc="tf.pad with one row and column on each side before a stride-2 3x3 VALID conv of an 8x8 input:\n"
+          "SAME would pad (0, 1), so the pad stays.")
+def _(rng):
+    x = placeholder([None, 8, 8, 3], "x")
+    y = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    y = tf.nn.conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="conv")
+    tf.identity(y, name="y")
+
+
 def frozen(rng, out):
     """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
     with tf.Session() as sess:
