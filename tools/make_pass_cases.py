@@ -1019,6 +1019,22 @@ def _(rng):
     tf.identity(y, name="y")
 
 
+@case("egraph", "pad_then_valid_depthwise_and_batch_norm", "fold,batch-norm,dce,egraph", "y", inputs="x=1,8,8,3",
+      expect="Pad=0, Mul=0, DepthwiseConv2dNative=1",
+      doc="MobileNet's stride-2 block as Keras writes it: tf.pad (0, 1) + depthwise 3x3 VALID + batch norm. Both\n"
+          "the SAME depthwise and the scale folded into the weights; the folded conv keeps the SAME conv's\n"
+          "padding (a regression: it once took the VALID conv's attributes for the unpadded input).")
+def _(rng):
+    x = placeholder([None, 8, 8, 3], "x")
+    y = tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])
+    w = const(rand(rng, 3, 3, 3, 1), "weight")
+    y = tf.nn.depthwise_conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="dw")
+    scale, offset, mean = (const(rand(rng, 3), n) for n in ("gamma", "beta", "mean"))
+    var = const(rand(rng, 3) + 1.5, "variance")
+    y, _, _ = tf.nn.fused_batch_norm(y, scale, offset, mean=mean, variance=var, is_training=False, name="bn")
+    tf.identity(y, name="y")
+
+
 def frozen(rng, out):
     """Gives the layer's variables seeded values (mod_bias around 1, as trained styles are) and freezes."""
     with tf.Session() as sess:

@@ -92,6 +92,7 @@ mod tests {
             (Op::Conv2D, 6, 2, [0, 1, 0, 1]),
             (Op::Conv2D, 7, 2, [1, 1, 1, 1]),
             (Op::DepthwiseConv2dNative, 5, 1, [1, 1, 1, 1]),
+            (Op::DepthwiseConv2dNative, 8, 2, [0, 1, 0, 1]),
         ] {
             let g = padded(op.clone(), hw, stride, pads);
             let out = rewrite(&g, &rules());

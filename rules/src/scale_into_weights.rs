@@ -11,7 +11,7 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, ConvAttrs, DType, Op, Tensor};
 
-use crate::util::{add_const, add_op, attrs_of, bound, rule, shape, value};
+use crate::util::{add_const, add_op, bound, matched_attrs, rule, shape, value};
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
@@ -57,7 +57,16 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     if a_shape.len() > out.len() || !leading_ones || !last_fits {
         return None;
     }
-    let attrs = attrs_of(egraph, class_of_op(egraph, class, op)?, op);
+    // The attributes of the conv node the pattern bound (its class may also hold the same conv
+    // written differently, e.g. a SAME conv of x beside the VALID conv of Pad(x)).
+    let args: Vec<Id> = match op {
+        Op::Conv2DBackpropInput => vec![bound(subst, "?s"), w, x],
+        _ => vec![x, w],
+    };
+    let canonical: Vec<Id> = args.iter().map(|&a| egraph.find(a)).collect();
+    let attrs = matched_attrs(egraph, class_of_op(egraph, class, op)?, op, |a| {
+        a == canonical
+    })?;
     if *op != Op::MatMul && ConvAttrs::parse(&attrs).ok()?.nchw {
         return None;
     }
@@ -98,7 +107,7 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     let mut attrs = attrs;
     attrs.set("T", Attr::Type(DType::F32));
     let args = match op {
-        Op::Conv2DBackpropInput => vec![bound(subst, "?s"), w2, x],
+        Op::Conv2DBackpropInput => vec![args[0], w2, x],
         _ => vec![x, w2],
     };
     Some(add_op(egraph, op.clone(), attrs, args))
