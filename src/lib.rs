@@ -38,8 +38,9 @@ pub struct LowerOptions {
     pub no_leaky_relu: bool,
     /// Limits of the e-graph pass's equality saturation (`--egraph-limits`).
     pub egraph_limits: Option<sgc_passes::egraph::EGraphLimits>,
-    /// Verify the IR after every pass in a release build too (`--verify-each`; debug builds always do).
-    pub verify_each: bool,
+    /// Skip the check of the IR after every pass (`--no-verify`; it is on by default, see
+    /// [`sgc_passes::PassManager::verify_each`]).
+    pub no_verify: bool,
     /// Per-layer weight modes: `(regular expression of node names, mode)`, later pairs winning over
     /// earlier ones (`--quantize-layer REGEX=MODE`, then `--quantize-keep-float REGEX` as `float`).
     pub quantize_layers: Vec<(String, sgc_backends::tflite::quant::WeightMode)>,
@@ -243,10 +244,7 @@ pub fn fuzz_lower(data: &[u8]) {
     } else {
         Input::Pb(bytes::Bytes::copy_from_slice(rest))
     };
-    let options = LowerOptions {
-        verify_each: true,
-        ..Default::default()
-    };
+    let options = LowerOptions::default();
     // Any error is fine except a pass leaving the IR inconsistent: that is a bug like a panic.
     if let Err(Error::Pass {
         error:
@@ -455,8 +453,8 @@ pub fn pass_manager(options: &LowerOptions) -> Result<PassManager, Error> {
             manager.remove("sub-pixel");
         }
     }
-    if options.verify_each {
-        manager.verify_each(true);
+    if options.no_verify {
+        manager.verify_each(false);
     }
     if options.no_leaky_relu {
         let after_egraph = manager

@@ -158,10 +158,10 @@ struct PipelineArgs {
     /// pass report says which one stopped the run.
     #[arg(long, value_name = "LIMITS")]
     egraph_limits: Option<String>,
-    /// Check the IR after every pass (Graph::verify; always on in debug builds): a pass that leaves
-    /// it inconsistent fails, naming the pass and the node.
+    /// Skip the check of the IR after every pass (Graph::verify, on by default: a pass that leaves it
+    /// inconsistent fails, naming the pass and the node, instead of writing a wrong model).
     #[arg(long)]
-    verify_each: bool,
+    no_verify: bool,
 }
 
 impl PipelineArgs {
@@ -188,7 +188,7 @@ impl PipelineArgs {
                 .map(str::parse)
                 .transpose()
                 .map_err(Error::Usage)?,
-            verify_each: self.verify_each,
+            no_verify: self.no_verify,
             pickle: sgc_frontends::pickle::BuildOptions {
                 network: self.network,
                 randomize_noise: self.randomize_noise,
