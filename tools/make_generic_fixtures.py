@@ -23,7 +23,9 @@ weights (what freezing makes of variables), batch 2, NHWC as TF1 classifiers wer
 
 Batch norms get non-trivial statistics (mean, variance, scale, offset all seeded, variance positive), biases
 are non-zero. Each builder takes the spatial size (and channel widths) as keyword arguments whose defaults are
-the committed fixtures', e.g. `dcgan_generator(rng, size=256, ch=1024, base=4)`, and returns (input, output).
+the committed fixtures', e.g. `dcgan_generator(rng, size=256, ch=1024, base=4)`, and returns (input, output);
+`mobilenet_block(rng, 224, widths=MOBILENET_V1, classes=1000)` is MobileNet v1 (its stride-2 depthwise convs
+padded as Keras does, tf.pad + VALID) and `resnet_block(rng, 224, stages=RESNET50, classes=1000)` ResNet-50.
 
     python tools/make_generic_fixtures.py [--out tests/fixtures-generic] [NAME ...]
 """
@@ -128,29 +130,64 @@ def head(x, rng, classes, name):
     return tf.nn.softmax(tf.nn.bias_add(tf.matmul(x, w), b), name="probabilities")
 
 
-def mobilenet_block(rng, size=16):
+# MobileNet v1 (alpha 1.0) after its 32-channel stem: (out channels, stride) of the depthwise-separable blocks.
+MOBILENET_V1 = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)) + ((512, 1),) * 5 + ((1024, 2), (1024, 1))
+# ResNet-50: (bottleneck blocks, width) per stage; each block outputs 4 * width channels.
+RESNET50 = ((3, 64), (4, 128), (6, 256), (3, 512))
+
+
+def mobilenet_block(rng, size=16, widths=None, classes=10):
+    """Conv 3x3 s2 stem, then depthwise-separable blocks (depthwise 3x3, conv 1x1; each + batch norm + Relu6),
+    global Mean, dense + Softmax. Default: the fixture's 8-channel stem, one block (16, 1), an AvgPool 2x2 before
+    the Mean. `widths`: (out channels, stride) per block after a 32-channel stem, e.g. MOBILENET_V1; a stride-2
+    depthwise conv is written as Keras does, ZeroPadding2D(((0, 1), (0, 1))) + VALID (SAME on even sizes)."""
     x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
-    y = tf.nn.relu6(batch_norm(conv(x, rng, 8, 3, "conv0", stride=2), rng, "bn0"))
-    dw = const(rng, [3, 3, 8, 1], "dw1/weight", 1.0 / 3)
-    y = tf.nn.depthwise_conv2d(y, dw, strides=[1, 1, 1, 1], padding="SAME", name="dw1")
-    y = tf.nn.relu6(batch_norm(y, rng, "bn1"))
-    y = tf.nn.relu6(batch_norm(conv(y, rng, 16, 1, "pw1"), rng, "bn2"))
-    y = tf.nn.avg_pool2d(y, ksize=2, strides=2, padding="VALID", name="pool")
+    stem, blocks = (8, [(16, 1)]) if widths is None else (32, widths)
+    y = tf.nn.relu6(batch_norm(conv(x, rng, stem, 3, "conv0", stride=2), rng, "bn0"))
+    for i, (cout, stride) in enumerate(blocks, 1):
+        dw = const(rng, [3, 3, channels(y), 1], "dw%d/weight" % i, 1.0 / 3)
+        if stride != 1:
+            y = tf.pad(y, [[0, 0], [0, 1], [0, 1], [0, 0]], name="dw%d/pad" % i)
+        y = tf.nn.depthwise_conv2d(y, dw, strides=[1, stride, stride, 1], padding="SAME" if stride == 1 else "VALID",
+                                   name="dw%d" % i)
+        y = tf.nn.relu6(batch_norm(y, rng, "bn%d" % (2 * i - 1)))
+        y = tf.nn.relu6(batch_norm(conv(y, rng, cout, 1, "pw%d" % i), rng, "bn%d" % (2 * i)))
+    if widths is None:
+        y = tf.nn.avg_pool2d(y, ksize=2, strides=2, padding="VALID", name="pool")
     y = tf.reduce_mean(y, axis=[1, 2], name="global_pool")
-    return x, head(y, rng, 10, "logits")
+    return x, head(y, rng, classes, "logits")
 
 
-def resnet_block(rng, size=16):
+def bottleneck(y, rng, width, stride, name):
+    """ResNet v1.5 bottleneck: 1x1, 3x3 (stride), 1x1 to 4 * width, each + batch norm, added to the input (or its
+    1x1 projection + batch norm where the shape changes), Relu."""
+    r = tf.nn.relu(batch_norm(conv(y, rng, width, 1, name + "/reduce"), rng, name + "/bn0"))
+    r = tf.nn.relu(batch_norm(conv(r, rng, width, 3, name + "/conv", stride=stride), rng, name + "/bn1"))
+    r = batch_norm(conv(r, rng, 4 * width, 1, name + "/expand"), rng, name + "/bn2")
+    if stride != 1 or channels(y) != 4 * width:
+        y = batch_norm(conv(y, rng, 4 * width, 1, name + "/shortcut", stride=stride), rng, name + "/bn3")
+    return tf.nn.relu(y + r)
+
+
+def resnet_block(rng, size=16, stages=None, classes=10):
+    """Default: the fixture's 3x3 stem of 16 channels + batch norm + Relu, MaxPool 3x3 s2 SAME, one bottleneck of
+    width 4, MaxPool 2x2 VALID, Reshape, dense + Softmax. `stages`: (blocks, width) per stage, e.g. RESNET50: 7x7 s2
+    stem of 64 channels, the MaxPool, the stages (stride 2 in the first block of each but the first), global Mean."""
     x = tf.placeholder(tf.float32, [None, size, size, 3], name="images")
-    y = tf.nn.relu(batch_norm(conv(x, rng, 16, 3, "stem"), rng, "stem_bn"))
+    k, s, c = (3, 1, 16) if stages is None else (7, 2, 64)
+    y = tf.nn.relu(batch_norm(conv(x, rng, c, k, "stem", stride=s), rng, "stem_bn"))
     y = tf.nn.max_pool2d(y, ksize=3, strides=2, padding="SAME", name="stem_pool")
-    r = tf.nn.relu(batch_norm(conv(y, rng, 4, 1, "b1/reduce"), rng, "b1/bn0"))
-    r = tf.nn.relu(batch_norm(conv(r, rng, 4, 3, "b1/conv"), rng, "b1/bn1"))
-    r = batch_norm(conv(r, rng, 16, 1, "b1/expand"), rng, "b1/bn2")
-    y = tf.nn.relu(y + r)
-    y = tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID", name="pool")
-    y = tf.reshape(y, [-1, (size // 4) * (size // 4) * 16])
-    return x, head(y, rng, 10, "logits")
+    n = 0
+    for i, (blocks, width) in enumerate(stages or [(1, 4)]):
+        for j in range(blocks):
+            n += 1
+            y = bottleneck(y, rng, width, 2 if i and not j else 1, "b%d" % n)
+    if stages is None:
+        y = tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID", name="pool")
+        y = tf.reshape(y, [-1, (size // 4) * (size // 4) * 16])
+    else:
+        y = tf.reduce_mean(y, axis=[1, 2], name="global_pool")
+    return x, head(y, rng, classes, "logits")
 
 
 def squeeze_excite(rng, size=16, ch=16, reduction=4, classes=10):
