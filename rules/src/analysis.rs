@@ -22,7 +22,13 @@ pub struct TfAnalysis {
     attrs: Vec<Attrs>,
     attrs_index: HashMap<String, AttrsId>,
     consts: Vec<Tensor>,
-    consts_index: HashMap<(String, Vec<usize>, bytes::Bytes), u32>,
+    consts_index: HashMap<ConstKey, u32>,
+    /// Constants a rule derived from other classes, by the rule's key and those classes (see
+    /// [`crate::util::derived_const`]): egg calls an applier again for every match in every iteration,
+    /// and recomputing a folded weight each time made the e-graph of a 218 MB net run into its time
+    /// limit.
+    /// `None`: the rule found no such constant (a kernel that is no box sum), also worth remembering.
+    pub(crate) derived: HashMap<(&'static str, Vec<Id>), Option<Id>>,
     /// Types of the graph inputs, by position.
     pub inputs: Vec<ValueInfo>,
 }
@@ -53,11 +59,7 @@ impl TfAnalysis {
 
     /// The constant table index of `t`; equal tensors share one entry.
     pub fn intern_const(&mut self, t: Tensor) -> u32 {
-        let key = (
-            t.dtype().name().to_string(),
-            t.shape().to_vec(),
-            t.bytes().clone(),
-        );
+        let key = ConstKey(t.clone());
         if let Some(&id) = self.consts_index.get(&key) {
             return id;
         }
@@ -69,6 +71,37 @@ impl TfAnalysis {
 
     pub fn constant(&self, id: u32) -> &Tensor {
         &self.consts[id as usize]
+    }
+}
+
+/// A constant as a hash key: equal when dtype, shape and bytes are; hashed by dtype, shape, length
+/// and a sample of the bytes (the first and last 4 KiB), so that a large weight is not hashed whole
+/// every time it is interned (equal keys still compare every byte).
+#[derive(Debug)]
+struct ConstKey(Tensor);
+
+impl PartialEq for ConstKey {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        a.dtype() == b.dtype() && a.shape() == b.shape() && a.bytes() == b.bytes()
+    }
+}
+
+impl Eq for ConstKey {}
+
+impl std::hash::Hash for ConstKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        const SAMPLE: usize = 4096;
+        let bytes = self.0.bytes();
+        self.0.dtype().name().hash(h);
+        self.0.shape().hash(h);
+        bytes.len().hash(h);
+        if bytes.len() <= 2 * SAMPLE {
+            bytes.hash(h);
+        } else {
+            bytes[..SAMPLE].hash(h);
+            bytes[bytes.len() - SAMPLE..].hash(h);
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, ConvAttrs, DType, Op, Tensor};
 
-use crate::util::{add_const, add_op, bound, matched_attrs, rule, shape, value};
+use crate::util::{add_op, bound, derived_const, matched_attrs, rule, shape, value};
 use crate::{EGraph, Rewrite};
 
 pub fn rules() -> Vec<Rewrite> {
@@ -70,6 +70,26 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     if *op != Op::MatMul && ConvAttrs::parse(&attrs).ok()?.nchw {
         return None;
     }
+    let transpose_b = *op == Op::MatMul && attrs.bool("transpose_b").unwrap_or(false);
+    let key = match op {
+        Op::Conv2DBackpropInput => "scale-into-Conv2DBackpropInput",
+        Op::MatMul if transpose_b => "scale-into-MatMul-transposed",
+        _ => "scale-into-weights",
+    };
+    let w2 = derived_const(egraph, key, &[w, a], |eg| {
+        scaled(value(eg, w)?, value(eg, a)?, op, transpose_b, channels)
+    })?;
+    let mut attrs = attrs;
+    attrs.set("T", Attr::Type(DType::F32));
+    let args = match op {
+        Op::Conv2DBackpropInput => vec![args[0], w2, x],
+        _ => vec![x, w2],
+    };
+    Some(add_op(egraph, op.clone(), attrs, args))
+}
+
+/// The weights `wt` of `op` with output channel `o` scaled by `at[o]` (or all by `at`'s one value).
+fn scaled(wt: &Tensor, at: &Tensor, op: &Op, transpose_b: bool, channels: usize) -> Option<Tensor> {
     let av = at.to_vec::<f32>().ok()?;
     let scale = |o: usize| if av.len() == 1 { av[0] } else { av[o] };
     let mut wv = wt.to_vec::<f32>().ok()?;
@@ -84,7 +104,7 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
                 row.iter_mut().for_each(|v| *v *= scale(k % cout));
             }
         }
-        Op::MatMul if attrs.bool("transpose_b").unwrap_or(false) => {
+        Op::MatMul if transpose_b => {
             let k = wv.len() / channels;
             for (o, row) in wv.chunks_mut(k).enumerate() {
                 row.iter_mut().for_each(|v| *v *= scale(o));
@@ -103,14 +123,7 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
             }
         }
     }
-    let w2 = add_const(egraph, Tensor::from_vec(wt.shape().to_vec(), wv));
-    let mut attrs = attrs;
-    attrs.set("T", Attr::Type(DType::F32));
-    let args = match op {
-        Op::Conv2DBackpropInput => vec![args[0], w2, x],
-        _ => vec![x, w2],
-    };
-    Some(add_op(egraph, op.clone(), attrs, args))
+    Some(Tensor::from_vec(wt.shape().to_vec(), wv))
 }
 
 /// The class of the matched `op` node inside `class` (the Mul's operand).

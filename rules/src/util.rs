@@ -90,6 +90,24 @@ pub fn add_op(egraph: &mut EGraph, op: Op, attrs: Attrs, args: Vec<Id>) -> Id {
     egraph.add(TfNode::Op { op, attrs, args })
 }
 
+/// The class of a constant that a rule derives from the classes `from` (a folded weight, say):
+/// computed by `compute` the first time, looked up afterwards (a `None`, no such constant, too).
+/// `key` names the derivation (the rule and whatever else, besides `from`, decides the result).
+pub fn derived_const(
+    egraph: &mut EGraph,
+    key: &'static str,
+    from: &[Id],
+    compute: impl FnOnce(&EGraph) -> Option<Tensor>,
+) -> Option<Id> {
+    let from: Vec<Id> = from.iter().map(|&c| egraph.find(c)).collect();
+    if let Some(&known) = egraph.analysis.derived.get(&(key, from.clone())) {
+        return known.map(|id| egraph.find(id));
+    }
+    let id = compute(egraph).map(|t| add_const(egraph, t));
+    egraph.analysis.derived.insert((key, from), id);
+    id
+}
+
 pub fn add_const(egraph: &mut EGraph, t: Tensor) -> Id {
     let c = egraph.analysis.intern_const(t);
     egraph.add(TfNode::Const(c))

@@ -32,7 +32,9 @@
 use egg::{Id, Subst};
 use sgc_ir::{Attr, Attrs, ConvAttrs, ConvPadding, DType, Op, Tensor};
 
-use crate::util::{add_const, add_i32s, add_op, bound, ints, matched_attrs, rule, shape, value};
+use crate::util::{
+    add_const, add_i32s, add_op, bound, derived_const, ints, matched_attrs, rule, shape, value,
+};
 use crate::{ConvKernels, EGraph, Rewrite};
 
 /// The fused upscale's split always; the unfused upscale's transposed-conv form only where that is
@@ -81,7 +83,8 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     {
         return None;
     }
-    let small = unbox(big)?;
+    // Once per kernel, not per match and iteration (most 4×4 kernels, a DCGAN's, are no box sum).
+    let small = derived_const(egraph, "unbox", &[kernel], |eg| unbox(value(eg, kernel)?))?;
     let mut valid = attrs.clone();
     valid.set("padding", Attr::Str("VALID".into()));
     Some(spread_and_box(egraph, x, small, valid, [n, h, w, cout]))
@@ -146,7 +149,7 @@ fn upscale_then_conv(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id
     spread.set("dilations", Attr::Ints(vec![1, 1, 1, 1]));
     spread.set("padding", Attr::Str("VALID".into()));
     spread.set("data_format", Attr::Str("NHWC".into()));
-    let k = Tensor::from_vec(vec![3, 3, cout, cin], k);
+    let k = add_const(egraph, Tensor::from_vec(vec![3, 3, cout, cin], k));
     Some(spread_and_box(egraph, x, k, spread, [n, h, w, cout]))
 }
 
@@ -171,7 +174,7 @@ fn spread_and_boxed(egraph: &EGraph, class: Id, x: Id) -> bool {
 fn spread_and_box(
     egraph: &mut EGraph,
     x: Id,
-    k: Tensor,
+    small: Id,
     valid: Attrs,
     [n, h, w, cout]: [usize; 4],
 ) -> Id {
@@ -179,7 +182,6 @@ fn spread_and_box(
         egraph,
         &[n as i64, 2 * h as i64 + 1, 2 * w as i64 + 1, cout as i64],
     );
-    let small = add_const(egraph, k);
     let spread = add_op(
         egraph,
         Op::Conv2DBackpropInput,
