@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_DIRS = ["tests/fixtures", "tests/fixtures-random", "tests/fixtures-custom"]
+FIXTURE_DIRS = ["tests/fixtures", "tests/fixtures-random", "tests/fixtures-custom", "tests/fixtures-generic"]
 
 # (variant name, extra arguments, fixtures it applies to: a name prefix, or None for all)
 VARIANTS = [
     ("default", [], None),
-    # Graph::verify after every pass (the release binary skips it otherwise): same bytes as default.
-    ("verify-each", ["--verify-each"], None),
+    # Without Graph::verify after every pass (on by default): same bytes as default.
+    ("no-verify", ["--no-verify"], None),
     ("no-leaky-relu", ["--no-leaky-relu"], None),
     ("no-egraph", ["--passes", "freeze-fixes,dce,fold,fold-switch-merge,drop-control-edges,"
-                   "remove-identity,dce,fold,nchw-to-nhwc,fold,dce"], None),
+                   "remove-identity,batch-norm,dce,fold,nchw-to-nhwc,fold,dce"], None),
     ("flex", ["--flex"], "erf"),
     ("custom-mul", ["--custom-op", "Mul"], "erf"),
     ("res16", ["--resolution", "16"], "synthesis_r"),
