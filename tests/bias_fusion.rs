@@ -49,7 +49,10 @@ fn verdicts(g: &Graph) -> [(Names, Names); 2] {
             names(sgc_backends::tflite::lower::fused_bias_adds(g)),
         ),
         (
-            priced(&[Op::Relu, Op::Relu6], sgc_rules::cost::is_free_activation),
+            priced(
+                &[Op::Relu, Op::Relu6, Op::ClipByValue],
+                sgc_rules::cost::is_free_activation,
+            ),
             names(sgc_backends::tflite::lower::fused_activations(g)),
         ),
     ]

@@ -995,16 +995,28 @@ def _(rng):
     tf.identity(y, name="y")
 
 
+def padded_conv_s2(rng, before, after):
+    """tf.pad of an 8x8 input by (before, after) rows and columns, then a stride-2 3x3 VALID conv."""
+    x = placeholder([None, 8, 8, 3], "x")
+    y = tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    y = tf.nn.conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="conv")
+    tf.identity(y, name="y")
+
+
+def conv_5x5(rng):
+    """A 3x3 SAME conv of a 5x5x3 input to 4 channels."""
+    x = placeholder([None, 5, 5, 3], "x")
+    w = const(rand(rng, 3, 3, 3, 4), "weight")
+    return tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME", name="conv")
+
+
 @case("egraph", "pad_then_valid_conv_is_same", "fold,egraph", "y", inputs="x=1,8,8,3",
       expect="Pad=0, Conv2D=1",
       doc="tf.pad with (0, 1) rows and columns, then a stride-2 3x3 VALID conv of an 8x8 input: exactly what\n"
           "SAME pads there, so it is the SAME conv.")
 def _(rng):
-    x = placeholder([None, 8, 8, 3], "x")
-    y = tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]])
-    w = const(rand(rng, 3, 3, 3, 4), "weight")
-    y = tf.nn.conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="conv")
-    tf.identity(y, name="y")
+    padded_conv_s2(rng, 0, 1)
 
 
 @case("egraph", "pad_then_valid_conv_not_same", "fold,egraph", "y", inputs="x=1,8,8,3",
@@ -1012,11 +1024,7 @@ def _(rng):
       doc="tf.pad with one row and column on each side before a stride-2 3x3 VALID conv of an 8x8 input:\n"
           "SAME would pad (0, 1), so the pad stays.")
 def _(rng):
-    x = placeholder([None, 8, 8, 3], "x")
-    y = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
-    w = const(rand(rng, 3, 3, 3, 4), "weight")
-    y = tf.nn.conv2d(y, w, strides=[1, 2, 2, 1], padding="VALID", name="conv")
-    tf.identity(y, name="y")
+    padded_conv_s2(rng, 1, 1)
 
 
 @case("egraph", "pad_then_valid_depthwise_and_batch_norm", "fold,batch-norm,dce,egraph", "y", inputs="x=1,8,8,3",
@@ -1033,6 +1041,23 @@ def _(rng):
     var = const(rand(rng, 3) + 1.5, "variance")
     y, _, _ = tf.nn.fused_batch_norm(y, scale, offset, mean=mean, variance=var, is_training=False, name="bn")
     tf.identity(y, name="y")
+
+
+@case("egraph", "unit_clamp_after_conv", "fold,egraph", "y", inputs="x=1,5,5,3",
+      expect="ClipByValue=1, Minimum=0, Maximum=0, Conv2D=1",
+      doc="tf.clip_by_value(conv, -1, 1): one clamp, which the backend writes as the conv's fused\n"
+          "RELU_N1_TO_1 activation.")
+def _(rng):
+    tf.identity(tf.clip_by_value(conv_5x5(rng), -1.0, 1.0), name="y")
+
+
+@case("egraph", "relu_then_min_6_after_conv", "fold,egraph", "y", inputs="x=1,5,5,3",
+      expect="Relu6=1, Relu=0, Minimum=0, Conv2D=1",
+      doc="tf.minimum(tf.nn.relu(conv + b), 6) (a ReLU capped at 6 written by hand) is a Relu6, the conv's\n"
+          "fused activation.")
+def _(rng):
+    y = tf.nn.bias_add(conv_5x5(rng), const(rand(rng, 4), "bias"))
+    tf.identity(tf.minimum(tf.nn.relu(y), 6.0), name="y")
 
 
 def frozen(rng, out):

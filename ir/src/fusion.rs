@@ -1,7 +1,8 @@
 //! Bias and activation fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED
 //! add a bias vector for free, so an add of a per-channel constant right after one of them costs
-//! nothing; they and ADD also apply a ReLU or ReLU6 to their result for free (`fused_activation_function`; its
-//! TANH is left out because XNNPACK does not run a conv with it, which would cost far more than the op).
+//! nothing; they and ADD also apply a ReLU, ReLU6 or clamp to [−1, 1] to their result for free
+//! (`fused_activation_function`; its TANH is left out because XNNPACK does not run a conv with it, which
+//! would cost far more than the op).
 //! This is the one definition of when that holds: the e-graph cost model prices such an add or
 //! activation as free, its rules move biases next to convolutions, and the TFLite backend fuses them,
 //! all by these functions.
@@ -45,15 +46,34 @@ pub fn readers_allow_fusion(readers: usize, is_graph_output: bool) -> bool {
 pub enum FusedActivation {
     Relu,
     Relu6,
+    /// `min(max(x, −1), 1)`.
+    ReluN1To1,
 }
 
-/// The activation `op` is, if a convolution or dense layer can apply it itself.
-pub fn fusable_activation(op: &Op) -> Option<FusedActivation> {
+/// The activation an `op` node is, if a convolution or dense layer can apply it itself; `operands`
+/// are the values of its constant inputs (a `ClipByValue` is one only between scalar bounds 0 and 6, or
+/// −1 and 1).
+pub fn fusable_activation(op: &Op, operands: &[Option<&Tensor>]) -> Option<FusedActivation> {
     match op {
         Op::Relu => Some(FusedActivation::Relu),
         Op::Relu6 => Some(FusedActivation::Relu6),
+        Op::ClipByValue => match clip_bounds(operands)? {
+            (0.0, 6.0) => Some(FusedActivation::Relu6),
+            (-1.0, 1.0) => Some(FusedActivation::ReluN1To1),
+            _ => None,
+        },
         _ => None,
     }
+}
+
+/// The scalar float bounds of a `ClipByValue` (operands: x, lo, hi), when both are constants.
+pub fn clip_bounds(operands: &[Option<&Tensor>]) -> Option<(f32, f32)> {
+    let scalar = |t: Option<&Tensor>| -> Option<f32> {
+        let t = t?;
+        (t.numel() == 1 && t.dtype() == DType::F32)
+            .then(|| t.to_vec::<f32>().ok()?.first().copied())?
+    };
+    Some((scalar(*operands.get(1)?)?, scalar(*operands.get(2)?)?))
 }
 
 /// Whether an activation read from `producer`'s output can be its fused activation: the producer
@@ -98,19 +118,23 @@ mod tests {
     }
 
     #[test]
-    fn relu_and_relu6_fuse_into_convs() {
-        assert_eq!(fusable_activation(&Op::Relu6), Some(FusedActivation::Relu6));
+    fn relu_relu6_and_unit_clamps_fuse_into_convs() {
         assert_eq!(
-            fusable_activation(&Op::Tanh),
-            None,
-            "XNNPACK runs no conv with it"
+            fusable_activation(&Op::Relu6, &[None]),
+            Some(FusedActivation::Relu6)
         );
-        assert_eq!(
-            fusable_activation(&Op::LeakyRelu),
-            None,
-            "no such fused activation"
-        );
-        assert_eq!(fusable_activation(&Op::Sigmoid), None);
+        let tanh = fusable_activation(&Op::Tanh, &[None]);
+        assert_eq!(tanh, None, "XNNPACK runs no conv with it");
+        let leaky = fusable_activation(&Op::LeakyRelu, &[None]);
+        assert_eq!(leaky, None, "no such fused activation");
+        assert_eq!(fusable_activation(&Op::Sigmoid, &[None]), None);
+        let clip = |lo: f32, hi: f32| {
+            let (lo, hi) = (Tensor::scalar(lo), Tensor::scalar(hi));
+            fusable_activation(&Op::ClipByValue, &[None, Some(&lo), Some(&hi)])
+        };
+        assert_eq!(clip(-1.0, 1.0), Some(FusedActivation::ReluN1To1));
+        assert_eq!(clip(0.0, 6.0), Some(FusedActivation::Relu6));
+        assert_eq!(clip(-0.5, 1.0), None);
         assert!(takes_activation(&Op::Conv2DBackpropInput) && takes_activation(&Op::MatMul));
         assert!(takes_activation(&Op::AddV2) && !takes_activation(&Op::Mul));
         assert!(!takes_activation(&Op::AvgPool));

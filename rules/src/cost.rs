@@ -80,10 +80,15 @@ pub fn is_free_bias_add(egraph: &EGraph, node: &TfNode) -> bool {
 /// or matmul (or its free bias add) that its operand's class holds ([`sgc_ir::fusion`]; the readers
 /// are assumed to allow it, as for bias adds).
 pub fn is_free_activation(egraph: &EGraph, node: &TfNode) -> bool {
-    let (Some(op), [arg]) = (node.op(), node.children()) else {
+    let (Some(op), [arg, ..]) = (node.op(), node.children()) else {
         return false;
     };
-    sgc_ir::fusion::fusable_activation(op).is_some()
+    let operands: Vec<_> = node
+        .children()
+        .iter()
+        .map(|&c| egraph[c].data.value.as_ref())
+        .collect();
+    sgc_ir::fusion::fusable_activation(op, &operands).is_some()
         && egraph[*arg].nodes.iter().any(|n| {
             n.op().is_some_and(sgc_ir::fusion::takes_activation) || is_free_bias_add(egraph, n)
         })

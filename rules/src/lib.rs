@@ -7,10 +7,11 @@
 //! cheapest equal graph under a TFLite cost model ([`cost`]) is extracted back into IR.
 //!
 //! Rules are grouped by what they do, each group a module with its tests: [`leaky_relu`], [`layout`],
-//! [`reshape`], [`scale_into_weights`], [`pad_into_conv`], the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
+//! [`reshape`], [`scale_into_weights`], [`pad_into_conv`], [`clamp`], the StyleGAN idioms in [`stylegan`] ([`stylegan::idioms`], [`stylegan::fused_upscale`],
 //! [`stylegan::norm`]). [`all_rules`] is what the `egraph` pass runs.
 
 pub mod analysis;
+pub mod clamp;
 pub mod convert;
 pub mod cost;
 pub mod lang;
@@ -60,6 +61,7 @@ pub fn rules_for(kernels: ConvKernels) -> Vec<Rewrite> {
     rules.extend(reshape::rules());
     rules.extend(scale_into_weights::rules());
     rules.extend(pad_into_conv::rules());
+    rules.extend(clamp::rules());
     rules.extend(stylegan::idioms::rules());
     rules.extend(stylegan::fused_upscale::rules(kernels));
     rules.extend(stylegan::norm::rules());

@@ -397,9 +397,10 @@ fn final_fate(graph: &Graph, n: NodeIndex, lowering: Option<&NodeLowering>, h: &
         },
         Some(NodeLowering::FusedInto(producer)) => Fate::Fused {
             into: graph.node(*producer).op.name().to_string(),
-            role: match sgc_ir::fusion::fusable_activation(op) {
-                Some(_) => "activation",
-                None => "bias",
+            // Adds are fused as biases; everything else fused is an activation.
+            role: match sgc_ir::fusion::bias_add_operands(op) {
+                [] => "activation",
+                _ => "bias",
             }
             .into(),
         },

@@ -248,7 +248,8 @@ fn large_op_codes_put_127_in_the_deprecated_byte() {
 fn clip_is_two_ops_and_row_select_reshapes_its_condition() {
     let mut g = Graph::new();
     let x = placeholder(&mut g, "x", &[3, 2]);
-    let lo = g.add_const("lo", Tensor::scalar(-1.0f32));
+    // Not [-1, 1] or [0, 6], which are one op (RELU_N1_TO_1, RELU6).
+    let lo = g.add_const("lo", Tensor::scalar(-0.5f32));
     let hi = g.add_const("hi", Tensor::scalar(1.0f32));
     let clip = g.add(Node::new("clip", Op::ClipByValue));
     for (i, v) in [x, lo, hi].into_iter().enumerate() {
@@ -526,4 +527,71 @@ fn data_vectors_are_laid_out_16_aligned_back_to_front() {
     }
     assert_eq!(gap, used);
     assert_eq!(layout[0].pad, 11);
+}
+
+/// A Relu, Relu6 or clamp to [−1, 1] read only from a dense layer (through its bias add) or an add is
+/// written as that op's fused activation; one with a second reader of its operand stays an op.
+#[test]
+fn activations_fuse_into_the_op_before_them() {
+    use super::schema::{Activation, BuiltinOptions};
+    use sgc_ir::testing::Builder;
+    let mut g = Builder::new();
+    let x = g.input("x", &[2, 3]);
+    let mut outs = vec![];
+    for (name, act) in [
+        ("relu", Op::Relu),
+        ("relu6", Op::Relu6),
+        ("clip", Op::ClipByValue),
+    ] {
+        let w = g.constant(&format!("{name}/w"), iota(&[3, 4]));
+        let b = g.constant(&format!("{name}/b"), iota(&[4]));
+        let m = g.op(&format!("{name}/matmul"), Op::MatMul, &[x, w], &[]);
+        let z = g.op(&format!("{name}/bias"), Op::BiasAdd, &[m, b], &[]);
+        let mut ins = vec![z];
+        if act == Op::ClipByValue {
+            ins.push(g.constant("lo", Tensor::scalar(-1f32)));
+            ins.push(g.constant("hi", Tensor::scalar(1f32)));
+        }
+        outs.push(g.op(name, act, &ins, &[]));
+    }
+    let sum = g.op("sum", Op::AddV2, &[x, x], &[]);
+    outs.push(g.op("sum_relu", Op::Relu, &[sum], &[]));
+    // A second reader of the sum keeps both its Relus ops of their own.
+    let shared = g.op("shared", Op::AddV2, &[x, x], &[]);
+    outs.push(g.op("shared_relu", Op::Relu, &[shared], &[]));
+    outs.push(g.op("shared_relu6", Op::Relu6, &[shared], &[]));
+    let mut graph = g.output(outs[0]);
+    for &v in &outs[1..] {
+        graph.outputs.push(Output {
+            name: graph.value_name(v),
+            value: v,
+        });
+    }
+    let plan = super::lower::lower(&graph).unwrap();
+    let mut activations: Vec<(i32, Activation)> = plan
+        .operators
+        .iter()
+        .map(|o| {
+            let act = match o.options {
+                BuiltinOptions::FullyConnected { activation, .. }
+                | BuiltinOptions::Add { activation } => activation,
+                _ => Activation::None,
+            };
+            (o.code.builtin, act)
+        })
+        .collect();
+    activations.sort_by_key(|&(code, act)| (code, act as i8));
+    let fc = builtin::FULLY_CONNECTED;
+    assert_eq!(
+        activations,
+        vec![
+            (builtin::ADD, Activation::None),
+            (builtin::ADD, Activation::Relu),
+            (fc, Activation::Relu),
+            (fc, Activation::ReluN1To1),
+            (fc, Activation::Relu6),
+            (builtin::RELU, Activation::None),
+            (builtin::RELU6, Activation::None),
+        ]
+    );
 }

@@ -908,7 +908,57 @@ pub(super) fn cases() -> Vec<Case> {
     cases.push(range());
     let _ = b;
     cases.extend(vision_cases());
+    cases.push(fused_activations());
     cases
+}
+
+/// Activations fused into the op before them (`fused_activation_function`): a dense layer with a bias
+/// and a Relu, a Relu6, a clamp to [-1, 1] after it, and a Relu after an add of two inputs.
+fn fused_activations() -> Case {
+    let mut g = Builder::new();
+    let x = g.input("x", &[2, 3]);
+    let y = g.input("y", &[2, 4]);
+    let w: Vec<f32> = (0..12).map(|k| (k as f32 - 5.5) * 0.7).collect();
+    let b = [0.5f32, -0.25, 0.0, 1.0];
+    let mut outs = vec![];
+    for (name, act) in [
+        ("relu", Op::Relu),
+        ("relu6", Op::Relu6),
+        ("clip", Op::ClipByValue),
+    ] {
+        let wc = g.constant(
+            &format!("{name}/w"),
+            Tensor::from_vec(vec![3, 4], w.clone()),
+        );
+        let bc = g.constant(&format!("{name}/b"), Tensor::from_vec(vec![4], b.to_vec()));
+        let m = g.op(&format!("{name}/matmul"), Op::MatMul, &[x, wc], &[]);
+        let z = g.op(&format!("{name}/bias"), Op::BiasAdd, &[m, bc], &[]);
+        let ins = if act == Op::ClipByValue {
+            let lo = g.constant("lo", Tensor::scalar(-1f32));
+            let hi = g.constant("hi", Tensor::scalar(1f32));
+            vec![z, lo, hi]
+        } else {
+            vec![z]
+        };
+        outs.push(g.op(name, act, &ins, &[]));
+    }
+    let sum = g.op("sum", Op::AddV2, &[y, y], &[]);
+    outs.push(g.op("sum_relu", Op::Relu, &[sum], &[]));
+    let tests = [Op::Relu, Op::Relu6, Op::ClipByValue, Op::MatMul, Op::AddV2];
+    graph_case("fused activations", &tests, g, &outs).expect(move |i| {
+        let dense: Vec<f32> = matmul_ref(&i[0], &w, 2, 3, 4)
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + b[k % 4])
+            .collect();
+        let act = |f: fn(f32) -> f32| dense.iter().map(|&v| f(v)).collect::<Vec<f32>>();
+        vec![
+            act(|v| v.max(0.0)),
+            act(|v| v.clamp(0.0, 6.0)),
+            act(|v| v.clamp(-1.0, 1.0)),
+            i[1].iter().map(|&v| (v + v).max(0.0)).collect(),
+        ]
+    })
 }
 
 /// The ops of TF1 vision nets and GAN generators beyond StyleGAN's: activations, LogSoftmax, Pow,
@@ -946,6 +996,24 @@ fn vision_cases() -> Vec<Case> {
             .map(|&v| (v as f64).exp().ln_1p() as f32)
             .collect()]
     }));
+    // Clamps to [0, 6] and [-1, 1]: RELU6 and RELU_N1_TO_1, one op each; on values over [-10, 10).
+    for (lo, hi) in [(0f32, 6f32), (-1.0, 1.0)] {
+        let mut clip = one_op(
+            &format!("clip_by_value {lo} {hi}"),
+            Op::ClipByValue,
+            vec![],
+            vec![
+                In::X("x", vec![2, 5]),
+                In::C(Tensor::scalar(lo)),
+                In::C(Tensor::scalar(hi)),
+            ],
+            vec![(DType::F32, vec![2, 5])],
+        );
+        for v in &mut clip.feeds[0].2 {
+            *v *= 5.0;
+        }
+        cases.push(clip.expect(move |i| vec![i[0].iter().map(|v| v.clamp(lo, hi)).collect()]));
+    }
     // Pow of positive bases (a negative base to a fractional power is NaN in both).
     let mut pow = binary("pow", Op::Pow, f32::powf, DType::F32);
     for v in &mut pow.feeds[0].2 {

@@ -75,10 +75,12 @@ pub(super) fn activations(
 ) -> HashMap<NodeIndex, (NodeIndex, Activation)> {
     let mut fused = HashMap::new();
     for act in g.node_indices() {
-        let Some(kind) = fusion::fusable_activation(&g.node(act).op) else {
+        let inputs = g.inputs(act);
+        let operands: Vec<_> = inputs.iter().map(|&v| g.const_value(v)).collect();
+        let Some(kind) = fusion::fusable_activation(&g.node(act).op, &operands) else {
             continue;
         };
-        let [value] = g.inputs(act)[..] else {
+        let Some(&value) = inputs.first() else {
             continue;
         };
         let producer = fused_bias
@@ -96,6 +98,7 @@ pub(super) fn activations(
             let activation = match kind {
                 fusion::FusedActivation::Relu => Activation::Relu,
                 fusion::FusedActivation::Relu6 => Activation::Relu6,
+                fusion::FusedActivation::ReluN1To1 => Activation::ReluN1To1,
             };
             fused.insert(producer, (act, activation));
         }

@@ -455,7 +455,7 @@ impl<'g> Lowerer<'g> {
             // A bias add fused into the conv or matmul before it writes no operator of its own.
             Op::BiasAdd | Op::Add | Op::AddV2 if self.is_fused_bias_add(n) => Ok(()),
             // So does an activation fused into the conv or matmul before it.
-            Op::Relu | Op::Relu6 if self.fused_into(n).is_some() => Ok(()),
+            Op::Relu | Op::Relu6 | Op::ClipByValue if self.fused_into(n).is_some() => Ok(()),
             Op::BiasAdd => {
                 self.check_nhwc(n)?;
                 self.lower_add(n)
@@ -502,6 +502,17 @@ impl<'g> Lowerer<'g> {
                 self.simple(n, 1..=1, b::LEAKY_RELU, O::LeakyRelu { alpha })
             }
             Op::ClipByValue => {
+                let operands: Vec<_> = self.g.inputs(n).iter().map(|&v| self.const_of(v)).collect();
+                // Between 0 and 6, or −1 and 1, one op (as TF's converter writes them).
+                match sgc_ir::fusion::fusable_activation(&op, &operands) {
+                    Some(sgc_ir::fusion::FusedActivation::Relu6) => {
+                        return self.simple_first(n, b::RELU6);
+                    }
+                    Some(sgc_ir::fusion::FusedActivation::ReluN1To1) => {
+                        return self.simple_first(n, b::RELU_N1_TO_1);
+                    }
+                    _ => {}
+                }
                 // min(x, hi), then max(·, lo): two ops through an intermediate tensor.
                 let ins = self.inputs(n, 3..=3)?;
                 let (dtype, shape) = self.info(ValueRef::new(n, 0))?;
@@ -747,6 +758,14 @@ impl<'g> Lowerer<'g> {
             .collect::<Result<Vec<_>, _>>()?;
         let out = self.outputs(n)?;
         self.emit(code, options, ins, out);
+        Ok(())
+    }
+
+    /// An op of the node's first input alone (its other inputs, constants, are the op's own).
+    fn simple_first(&mut self, n: NodeIndex, code: i32) -> Result<(), BackendError> {
+        let x = self.value(self.g.inputs(n)[0])?;
+        let out = self.outputs(n)?;
+        self.emit(code, BuiltinOptions::None, vec![x], out);
         Ok(())
     }
 
