@@ -164,12 +164,27 @@ pub fn map_file_with_backing(path: &Path) -> Result<(Bytes, Backing), FrontendEr
     // SAFETY: the map is read-only; the caller is told not to modify the file while the graph lives.
     let map = std::sync::Arc::new(unsafe { memmap2::Mmap::map(&f) }.map_err(read_err)?);
     let pages = std::sync::Arc::downgrade(&map);
-    let backing = Backing::new(move || {
-        if let Some(map) = pages.upgrade() {
+    let backing = Backing::new(move |bytes: Option<&[u8]>| {
+        let Some(map) = pages.upgrade() else {
+            return;
+        };
+        // The range of the map under `bytes` (memmap2 widens it to whole pages).
+        let range = match bytes {
+            None => Some((0, map.len())),
+            Some(b) => {
+                let start = (b.as_ptr() as usize).checked_sub(map.as_ptr() as usize);
+                start
+                    .filter(|&s| s + b.len() <= map.len())
+                    .map(|s| (s, b.len()))
+            }
+        };
+        if let Some((_offset, _len)) = range {
             // SAFETY: the map is read-only and the file is not modified while the graph lives (see
             // above): dropping its pages only makes the next read of them fetch the same bytes again.
             #[cfg(unix)]
-            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, _offset, _len)
+            };
         }
     });
     Ok((Bytes::from_owner(SharedMap(map)), backing))

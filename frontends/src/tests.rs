@@ -858,6 +858,43 @@ fn releasing_the_backing_drops_the_files_pages_and_keeps_the_values() {
     assert_eq!(sum(&w), expected);
 }
 
+/// Releasing the bytes of one weight drops its pages and keeps the other weight's (but for a huge page
+/// at the boundary, which the kernel may unmap whole: 2 MiB of 16); bytes that are not the file's are
+/// ignored; the values read the same afterwards.
+#[test]
+fn releasing_one_weights_bytes_drops_its_pages_only() {
+    const N: usize = 1 << 22; // 16 MiB of f32 per weight
+    let values: Vec<f32> = (0..N).map(|i| i as f32 * 0.5).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.pb");
+    let def = graph_def(vec![
+        const_f32("a", &[2048, 2048], &values),
+        const_f32("b", &[2048, 2048], &values),
+    ]);
+    std::fs::write(&path, def.encode_to_vec()).unwrap();
+    let g = load(&path).unwrap();
+    let backing = g.backing.clone().expect("a mapped file");
+    let (a, b) = (
+        g.const_value(find(&g, "a").into()).unwrap().clone(),
+        g.const_value(find(&g, "b").into()).unwrap().clone(),
+    );
+    let both: Vec<f32> = [a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap()].concat();
+    let touched = mapped_rss_kb(&path);
+    assert!(
+        touched >= 32000,
+        "{touched} kB resident after reading 32 MiB"
+    );
+    backing.release_bytes(a.bytes());
+    backing.release_bytes(&vec![0u8; 1 << 20]);
+    let left = mapped_rss_kb(&path);
+    assert!(
+        (14000..=16400).contains(&left),
+        "{left} kB resident of {touched}: b's 16 MiB should stay, a's go"
+    );
+    let again: Vec<f32> = [a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap()].concat();
+    assert_eq!(again, both);
+}
+
 // --------------------------------------------------------------------------------------------- fixtures ---
 
 fn fixtures_dir() -> PathBuf {

@@ -31,6 +31,10 @@ pub struct TfAnalysis {
     pub(crate) derived: HashMap<(&'static str, Vec<Id>), Option<Id>>,
     /// Types of the graph inputs, by position.
     pub inputs: Vec<ValueInfo>,
+    /// The graph's memory-mapped input file, if any: a rule that replaces a weight by a folded copy
+    /// lets the file's pages under the original go ([`sgc_ir::Backing::release_bytes`]), so that the
+    /// two do not both stay in memory.
+    pub backing: Option<sgc_ir::Backing>,
 }
 
 impl TfAnalysis {

@@ -42,7 +42,8 @@ pub fn import(graph: &Graph) -> Result<Imported, IrError> {
         .iter()
         .map(|&n| graph.node(n).clone())
         .collect();
-    let analysis = TfAnalysis::new(inputs.iter().map(|n| n.outputs[0].clone()).collect());
+    let mut analysis = TfAnalysis::new(inputs.iter().map(|n| n.outputs[0].clone()).collect());
+    analysis.backing = graph.backing.clone();
     let mut egraph = EGraph::new(analysis);
     let mut class_of: HashMap<NodeIndex, Id> = HashMap::new();
     let mut names = Vec::new();

@@ -77,7 +77,12 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
         _ => "scale-into-weights",
     };
     let w2 = derived_const(egraph, key, &[w, a], |eg| {
-        scaled(value(eg, w)?, value(eg, a)?, op, transpose_b, channels)
+        let wt = value(eg, w)?;
+        let folded = scaled(wt, value(eg, a)?, op, transpose_b, channels)?;
+        if let Some(file) = &eg.analysis.backing {
+            file.release_bytes(wt.bytes()); // read once; the folded copy takes its place
+        }
+        Some(folded)
     })?;
     let mut attrs = attrs;
     attrs.set("T", Attr::Type(DType::F32));

@@ -84,7 +84,14 @@ fn split(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
         return None;
     }
     // Once per kernel, not per match and iteration (most 4×4 kernels, a DCGAN's, are no box sum).
-    let small = derived_const(egraph, "unbox", &[kernel], |eg| unbox(value(eg, kernel)?))?;
+    let small = derived_const(egraph, "unbox", &[kernel], |eg| {
+        let big = value(eg, kernel)?;
+        let small = unbox(big);
+        if let Some(file) = &eg.analysis.backing {
+            file.release_bytes(big.bytes()); // read once here; the writer reads it again if it stays
+        }
+        small
+    })?;
     let mut valid = attrs.clone();
     valid.set("padding", Attr::Str("VALID".into()));
     Some(spread_and_box(egraph, x, small, valid, [n, h, w, cout]))
@@ -213,10 +220,19 @@ pub fn unbox(big: &Tensor) -> Option<Tensor> {
     let [4, 4, ..] = big.shape() else {
         return None;
     };
+    if big.dtype() != sgc_ir::DType::F32 {
+        return None;
+    }
     let inner: usize = big.shape()[2..].iter().product();
-    let kk: Vec<f64> = big.to_f64s().ok()?;
-    let at = |a: usize, b: usize, j: usize| kk[(a * 4 + b) * inner + j];
-    let scale = kk.iter().fold(0f64, |m, v| m.max(v.abs()));
+    // Read in place: a decoded copy of a transposed conv's kernel (32 MB for pix2pix's largest, twice
+    // that in f64) was the peak of the whole conversion.
+    let bytes = big.bytes();
+    let value = |i: usize| {
+        let b: [u8; 4] = bytes[4 * i..4 * i + 4].try_into().expect("4 bytes");
+        f32::from_le_bytes(b) as f64
+    };
+    let at = |a: usize, b: usize, j: usize| value((a * 4 + b) * inner + j);
+    let scale = (0..16 * inner).fold(0f64, |m, i| m.max(value(i).abs()));
     let mut small = vec![0f64; 9 * inner];
     for j in 0..inner {
         let mut k = [[0f64; 5]; 5]; // k[a + 1][b + 1], with a zero row and column before
