@@ -1,8 +1,8 @@
 //! Bias and activation fusion: TFLite's CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED
 //! add a bias vector for free, so an add of a per-channel constant right after one of them costs
-//! nothing; they and ADD also apply a ReLU, ReLU6 or clamp to [−1, 1] to their result for free
-//! (`fused_activation_function`; its TANH is left out because XNNPACK does not run a conv with it, which
-//! would cost far more than the op).
+//! nothing; the convs, dense layers and ADD also apply a ReLU, ReLU6 or clamp to [−1, 1] to their result for
+//! free (`fused_activation_function`; its TANH is left out because XNNPACK does not run a conv with it,
+//! which would cost far more than the op; see [`takes_activation`] for TRANSPOSE_CONV).
 //! This is the one definition of when that holds: the e-graph cost model prices such an add or
 //! activation as free, its rules move biases next to convolutions, and the TFLite backend fuses them,
 //! all by these functions.
@@ -77,11 +77,16 @@ pub fn clip_bounds(operands: &[Option<&Tensor>]) -> Option<(f32, f32)> {
 }
 
 /// Whether an activation read from `producer`'s output can be its fused activation: the producer
-/// is a convolution or matmul ([`Op::takes_bias`]) or an add (TFLite's ADD fuses one too; an add that
-/// is a conv's bias passes the activation on to the conv). The readers of the value in between must
-/// allow it ([`readers_allow_fusion`]).
+/// is a conv, depthwise conv or matmul or an add (TFLite's ADD fuses one too; an add that is a conv's
+/// bias passes the activation on to the conv). Not a transposed conv: TRANSPOSE_CONV applies a fused
+/// activation only from version 4 (LiteRT 2.13; older runtimes would ignore it), and XNNPACK fuses the
+/// RELU after it at run time anyway. The readers of the value in between must allow it
+/// ([`readers_allow_fusion`]).
 pub fn takes_activation(producer: &Op) -> bool {
-    producer.takes_bias() || matches!(producer, Op::Add | Op::AddV2 | Op::BiasAdd)
+    matches!(
+        producer,
+        Op::Conv2D | Op::DepthwiseConv2dNative | Op::MatMul | Op::Add | Op::AddV2 | Op::BiasAdd
+    )
 }
 
 #[cfg(test)]
@@ -135,7 +140,11 @@ mod tests {
         assert_eq!(clip(-1.0, 1.0), Some(FusedActivation::ReluN1To1));
         assert_eq!(clip(0.0, 6.0), Some(FusedActivation::Relu6));
         assert_eq!(clip(-0.5, 1.0), None);
-        assert!(takes_activation(&Op::Conv2DBackpropInput) && takes_activation(&Op::MatMul));
+        assert!(takes_activation(&Op::DepthwiseConv2dNative) && takes_activation(&Op::MatMul));
+        assert!(
+            !takes_activation(&Op::Conv2DBackpropInput),
+            "TRANSPOSE_CONV v4 only"
+        );
         assert!(takes_activation(&Op::AddV2) && !takes_activation(&Op::Mul));
         assert!(!takes_activation(&Op::AvgPool));
     }

@@ -2,7 +2,8 @@
 //!
 //! Costs estimate TFLite execution: every op pays a dispatch overhead plus work proportional to the
 //! elements it writes (a per-channel add right after a conv or matmul is free: it becomes the op's bias
-//! input; so is a ReLU or ReLU6 after either, the op's fused activation); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
+//! input; so is a ReLU, ReLU6 or clamp to [−1, 1] after a conv, dense layer or add, the op's fused
+//! activation, as [`sgc_ir::fusion`] says); convolutions and matmuls also pay for their multiply-adds, which is what makes a smaller
 //! kernel worth an extra cheap op (see [`crate::stylegan::fused_upscale`]); a TRANSPOSE moves every element
 //! through memory with a strided read, so it costs twice that; a RESHAPE moves nothing. Constants and
 //! inputs are free. Fewer, fused ops (one LEAKY_RELU instead of MAXIMUM + MUL) win because each op pays
@@ -88,10 +89,29 @@ pub fn is_free_activation(egraph: &EGraph, node: &TfNode) -> bool {
         .iter()
         .map(|&c| egraph[c].data.value.as_ref())
         .collect();
+    let takes = |class: Id| {
+        egraph[class]
+            .nodes
+            .iter()
+            .any(|n| n.op().is_some_and(sgc_ir::fusion::takes_activation))
+    };
+    // The op that would apply it: the conv a free bias add belongs to, else the node itself.
     sgc_ir::fusion::fusable_activation(op, &operands).is_some()
-        && egraph[*arg].nodes.iter().any(|n| {
-            n.op().is_some_and(sgc_ir::fusion::takes_activation) || is_free_bias_add(egraph, n)
-        })
+        && egraph[*arg]
+            .nodes
+            .iter()
+            .any(|n| match (n.op(), n.children()) {
+                (Some(add), [a, b]) if is_free_bias_add(egraph, n) => {
+                    sgc_ir::fusion::bias_add_operands(add)
+                        .iter()
+                        .any(|&(v, c)| {
+                            let (value, bias) = ([*a, *b][v], [*a, *b][c]);
+                            crate::util::is_fusable_bias(egraph, value, bias) && takes(value)
+                        })
+                }
+                (Some(op), _) => sgc_ir::fusion::takes_activation(op),
+                _ => false,
+            })
 }
 
 /// Multiply-adds of a convolution or matmul writing `out` elements (0 for other ops or unknown shapes).

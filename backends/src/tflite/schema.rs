@@ -219,6 +219,23 @@ pub fn op_version(code: i32) -> i32 {
     }
 }
 
+/// The version an operator needs for what its options ask ([`op_version`] at least): the resizes take
+/// `half_pixel_centers` from version 3 (an older kernel would ignore it).
+pub fn options_version(code: i32, options: &BuiltinOptions) -> i32 {
+    let needs = match options {
+        BuiltinOptions::ResizeBilinear {
+            half_pixel_centers: true,
+            ..
+        }
+        | BuiltinOptions::ResizeNearestNeighbor {
+            half_pixel_centers: true,
+            ..
+        } => 3,
+        _ => 1,
+    };
+    op_version(code).max(needs)
+}
+
 /// The name of a builtin operator code, for reports (`None` outside sgc's subset).
 pub fn builtin_name(code: i32) -> Option<&'static str> {
     builtin::ALL

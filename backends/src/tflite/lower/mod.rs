@@ -30,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 
 use sgc_ir::{DType, Graph, NodeIndex, Op, Tensor, ValueRef};
 
-use super::schema::{builtin, op_version, BuiltinOptions};
+use super::schema::{builtin, options_version, BuiltinOptions};
 use super::{
     tensor_type, BackendError, BackendOptions, ModelPlan, OpCode, OpPlan, TensorData, TensorPlan,
 };
@@ -169,7 +169,7 @@ struct Lowerer<'g> {
     /// Bias adds that become the bias input of the conv or matmul before them (see [`bias_adds`]):
     /// producer → (the add, its constant operand).
     fused_bias: HashMap<NodeIndex, (NodeIndex, ValueRef)>,
-    /// Activations that become the fused activation of the conv or matmul before them (see
+    /// Activations that become the fused activation of the conv, matmul or add before them (see
     /// [`conv::activations`]): producer → (the activation, its TFLite code).
     fused_act: HashMap<NodeIndex, (NodeIndex, super::schema::Activation)>,
     options: BackendOptions,
@@ -365,7 +365,8 @@ impl<'g> Lowerer<'g> {
     }
 
     fn emit(&mut self, code: i32, options: BuiltinOptions, inputs: Vec<i32>, outputs: Vec<i32>) {
-        self.emit_version(code, op_version(code), options, inputs, outputs);
+        let version = options_version(code, &options);
+        self.emit_version(code, version, options, inputs, outputs);
     }
 
     /// [`Self::emit`] for an op whose inputs need a version above the code's base version.
