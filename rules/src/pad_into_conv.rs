@@ -28,11 +28,20 @@ pub fn rules() -> Vec<Rewrite> {
 
 fn pad_into_conv(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<Id> {
     let (x, p, w) = (bound(subst, "?x"), bound(subst, "?p"), bound(subst, "?w"));
-    let padded = egraph.find(egraph[class].nodes.iter().find_map(|n| match n {
-        crate::TfNode::Op { op: o, args, .. } if o == op => args.first().copied(),
-        _ => None,
-    })?);
-    let attrs = matched_attrs(egraph, class, op, |a| a.first() == Some(&padded))?;
+    // The attributes of the conv the pattern matched: of `Pad(x, p)` and `w` (the class may hold the
+    // same conv written otherwise, with other strides or padding).
+    let (x_c, p_c, w_c) = (egraph.find(x), egraph.find(p), egraph.find(w));
+    let is_the_pad = |c: Id| {
+        egraph[c].nodes.iter().any(|n| match n {
+            crate::TfNode::Op {
+                op: Op::Pad, args, ..
+            } => args.len() == 2 && egraph.find(args[0]) == x_c && egraph.find(args[1]) == p_c,
+            _ => false,
+        })
+    };
+    let attrs = matched_attrs(egraph, class, op, |a| {
+        a.len() == 2 && a[1] == w_c && is_the_pad(a[0])
+    })?;
     let ca = ConvAttrs::parse(&attrs).ok()?;
     if ca.nchw || ca.padding != ConvPadding::Valid {
         return None;
@@ -47,6 +56,9 @@ fn pad_into_conv(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Opti
         return None;
     }
     let same = |len: usize, k: usize, s: usize, d: usize| -> Option<[i64; 2]> {
+        if len == 0 || k == 0 || s == 0 {
+            return None;
+        }
         let ek = (k - 1) * d + 1;
         let total = (len.div_ceil(s) - 1) * s + ek;
         let total = total.checked_sub(len)? as i64;
@@ -112,6 +124,7 @@ mod tests {
             (6, 2, [1, 1, 1, 1]), // TF's SAME pads (0, 1) here
             (6, 1, [2, 0, 1, 1]),
             (6, 1, [1, 1, 0, 0]),
+            (0, 1, [1, 2, 1, 2]), // an empty input padded to 3x3: no SAME form, and no panic
         ] {
             let g = padded(Op::Conv2D, hw, stride, pads);
             let out = rewrite(&g, &rules());

@@ -50,6 +50,9 @@ fn fold_scale(egraph: &mut EGraph, class: Id, subst: &Subst, op: &Op) -> Option<
     }
     let out = shape(egraph, class)?;
     let channels = *out.last()?;
+    if channels == 0 {
+        return None;
+    }
     // One value per output channel along the last axis, or one value.
     let a_shape = at.shape();
     let leading_ones = a_shape.iter().rev().skip(1).all(|&d| d == 1);

@@ -63,24 +63,33 @@ pub(crate) fn arg_max(a: &crate::Attrs, t: &Tensor, axis_t: &Tensor) -> Res<Tens
     }
     let (outer, len) = (s[..ax].iter().product::<usize>(), s[ax]);
     let inner: usize = s[ax + 1..].iter().product();
-    let v: Vec<f64> = match Data::of(t)? {
-        Data::F32(v) => v.into_iter().map(f64::from).collect(),
-        Data::F64(v) => v,
-        Data::I8(v) => v.into_iter().map(f64::from).collect(),
-        Data::I16(v) => v.into_iter().map(f64::from).collect(),
-        Data::I32(v) => v.into_iter().map(f64::from).collect(),
-        Data::I64(v) => v.into_iter().map(|x| x as f64).collect(),
-        Data::U8(v) => v.into_iter().map(f64::from).collect(),
+    // Compared in the element type itself: an int64 above 2^53 is not exact in f64.
+    fn first_max<T: PartialOrd + Copy>(
+        v: &[T],
+        outer: usize,
+        len: usize,
+        inner: usize,
+    ) -> Vec<i64> {
+        let mut idx = Vec::with_capacity(outer * inner);
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |k: usize| v[(o * len + k) * inner + i];
+                let best = (1..len).fold(0, |b, k| if at(k) > at(b) { k } else { b });
+                idx.push(best as i64);
+            }
+        }
+        idx
+    }
+    let idx = match Data::of(t)? {
+        Data::F32(v) => first_max(&v, outer, len, inner),
+        Data::F64(v) => first_max(&v, outer, len, inner),
+        Data::I8(v) => first_max(&v, outer, len, inner),
+        Data::I16(v) => first_max(&v, outer, len, inner),
+        Data::I32(v) => first_max(&v, outer, len, inner),
+        Data::I64(v) => first_max(&v, outer, len, inner),
+        Data::U8(v) => first_max(&v, outer, len, inner),
         Data::Bool(_) => return Err("ArgMax is not defined on bool".into()),
     };
-    let mut idx = Vec::with_capacity(outer * inner);
-    for o in 0..outer {
-        for i in 0..inner {
-            let at = |k: usize| v[(o * len + k) * inner + i];
-            let best = (1..len).fold(0, |b, k| if at(k) > at(b) { k } else { b });
-            idx.push(best as i64);
-        }
-    }
     let mut shape = s.to_vec();
     shape.remove(ax);
     let out = a.dtype("output_type").unwrap_or(crate::DType::I64);

@@ -59,6 +59,9 @@ fn resize_out(a: &Attrs, t: &Tensor, size: &Tensor) -> Res<Vec<usize>> {
         return Err("align_corners and half_pixel_centers cannot both be true".into());
     }
     let sz = ints_of(size, "size")?;
+    if sz.iter().any(|&z| z < 1) {
+        return Err(format!("size must be positive, got {sz:?}"));
+    }
     let dims: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
     let out = shape::resize_dims(&dims, &sz)?;
     let out: Vec<usize> = out.into_iter().map(|d| d as usize).collect();

@@ -251,16 +251,25 @@ pub(crate) fn depth_to_space_dims(s: &[i64], block: i64, format: &str) -> Res<Ve
     if s.len() != 4 {
         return Err(format!("input must be 4-D, got {s:?}"));
     }
-    if s[3] >= 0 && s[3] % (block * block) != 0 {
+    let square = block
+        .checked_mul(block)
+        .ok_or_else(|| format!("block_size {block} is too large"))?;
+    if s[3] >= 0 && s[3] % square != 0 {
         return Err(format!(
             "depth {} is not divisible by block_size² = {}",
-            s[3],
-            block * block
+            s[3], square
         ));
     }
-    let scale = |d: i64| if d < 0 { -1 } else { d * block };
-    let depth = if s[3] < 0 { -1 } else { s[3] / (block * block) };
-    Ok(vec![s[0], scale(s[1]), scale(s[2]), depth])
+    let scale = |d: i64| {
+        if d < 0 {
+            Ok(-1)
+        } else {
+            d.checked_mul(block)
+                .ok_or_else(|| format!("size {d} × block_size {block} overflows"))
+        }
+    };
+    let depth = if s[3] < 0 { -1 } else { s[3] / square };
+    Ok(vec![s[0], scale(s[1])?, scale(s[2])?, depth])
 }
 
 /// The length of an integer `Range`.
@@ -320,7 +329,13 @@ pub(crate) fn space_to_depth_dims(s: &[i64], block: i64, format: &str) -> Res<Ve
         }
     }
     let shrink = |d: i64| if d < 0 { -1 } else { d / block };
-    let depth = if s[3] < 0 { -1 } else { s[3] * block * block };
+    let depth = match s[3] {
+        d if d < 0 => -1,
+        d => block
+            .checked_mul(block)
+            .and_then(|b2| d.checked_mul(b2))
+            .ok_or_else(|| format!("depth {d} × block_size² overflows"))?,
+    };
     Ok(vec![s[0], shrink(s[1]), shrink(s[2]), depth])
 }
 
@@ -339,7 +354,11 @@ pub(crate) fn split_v_sizes(len: i64, sizes: &[i64], n: i64) -> Res<Vec<i64>> {
             "size_splits {sizes:?}: sizes must be non-negative, with at most one -1"
         ));
     }
-    let known: i64 = sizes.iter().filter(|&&k| k >= 0).sum();
+    let known = sizes
+        .iter()
+        .filter(|&&k| k >= 0)
+        .try_fold(0i64, |s, &k| s.checked_add(k))
+        .ok_or_else(|| format!("size_splits {sizes:?} overflow"))?;
     let mut out = sizes.to_vec();
     match (open.first(), len >= 0) {
         (Some(&i), true) if known <= len => out[i] = len - known,

@@ -461,3 +461,28 @@ fn strided_slice_spec_matches_tensorflow() {
     };
     assert!(strided_slice_spec(&[5, 5], &[0, 0], &[1, 1], &[1, 1], &m).is_err());
 }
+
+/// Absurd sizes in the vision ops are errors, not overflows: SplitV sizes that overflow their sum,
+/// a SpaceToDepth/DepthToSpace block whose square or product overflows.
+#[test]
+fn vision_ops_reject_overflowing_sizes() {
+    let split = n(Op::SplitV, &[("num_split", Attr::Int(2))]);
+    let sizes = Tensor::from_vec(vec![2], vec![i64::MAX, 1]);
+    let r = inf(
+        &split,
+        &[
+            (f32i(&[4]), None),
+            (f32i(&[]), Some(sizes)),
+            (f32i(&[]), Some(Tensor::scalar(0i32))),
+        ],
+    );
+    assert!(r.is_err(), "{r:?}");
+    for op in [Op::SpaceToDepth, Op::DepthToSpace] {
+        let node = n(op.clone(), &[("block_size", Attr::Int(1 << 32))]);
+        let r = inf(&node, &[(f32i(&[1, -1, -1, 3]), None)]);
+        assert!(r.is_err(), "{op}: {r:?}");
+        let node = n(op.clone(), &[("block_size", Attr::Int(1 << 31))]);
+        let r = inf(&node, &[(f32i(&[1, 1 << 40, 2, -1]), None)]);
+        assert!(r.is_err() || op == Op::SpaceToDepth, "{op}: {r:?}");
+    }
+}

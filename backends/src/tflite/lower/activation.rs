@@ -31,8 +31,8 @@ impl<'g> Lowerer<'g> {
     }
 
     /// `Softplus` = `relu(x) + ln(1 + e^−|x|)`: the same as `ln(1 + eˣ)` without its overflow for
-    /// large x (TFLite has no LOG1P; for x < −17 the log term rounds to 0 where TensorFlow gives eˣ,
-    /// an absolute error below 4e-8).
+    /// large x (TFLite has no LOG1P; below x ≈ −16.6, `1 + eˣ` rounds to 1 in f32 and the log term to 0
+    /// where TensorFlow gives eˣ, an absolute error below 6e-8).
     pub(super) fn lower_softplus(&mut self, n: NodeIndex) -> Result<(), BackendError> {
         let x = self.activation_input(n)?;
         let abs = self.step(n, "abs", b::ABS, O::None, vec![x])?;

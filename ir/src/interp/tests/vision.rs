@@ -52,6 +52,10 @@ fn log_softmax_and_arg_max() {
     let l3 = -(3f32.ln());
     close(&vals(&ls), &[1.0 - z, 2.0 - z, 3.0 - z, l3, l3, l3], 1e-6);
     // The first of equal maxima wins; TF's default output type is int64.
+    // int64 values apart by 1 above 2^53 (equal in f64) are told apart.
+    let big = Tensor::from_vec(vec![2], vec![1i64 << 53, (1i64 << 53) + 1]);
+    let am = ev1(Op::ArgMax, &[], &[big, Tensor::scalar(0i32)]);
+    assert_eq!(am.to_vec::<i64>().unwrap(), vec![1]);
     let x = f(&[2, 3], vec![1.0, 5.0, 5.0, 7.0, -1.0, 2.0]);
     let am = ev1(Op::ArgMax, &[], &[x.clone(), Tensor::scalar(1i32)]);
     assert_eq!(am.to_vec::<i64>().unwrap(), vec![1, 0]);
@@ -148,6 +152,10 @@ fn resize_bilinear_coordinates() {
     let ints = Tensor::from_vec(vec![1, 1, 2, 1], vec![0i32, 10]);
     let r = ev1(Op::ResizeBilinear, &[], &[ints, size]);
     assert_eq!(r.dtype(), DType::F32);
+    // A size of -1 means "unknown" to shape inference only: evaluated, it is an error, not a panic.
+    let empty = Tensor::from_vec(vec![0, 2, 2, 1], Vec::<f32>::new());
+    assert!(ev(Op::ResizeBilinear, &[], &[empty.clone(), i32s(&[2, -1])]).is_err());
+    assert!(ev(Op::ResizeNearestNeighbor, &[], &[empty, i32s(&[-1, 2])]).is_err());
     let both = [
         ("align_corners", Attr::Bool(true)),
         ("half_pixel_centers", Attr::Bool(true)),
