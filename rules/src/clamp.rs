@@ -4,6 +4,7 @@
 //! ([`sgc_ir::fusion`]). `min(relu(x), 6)` is a `Relu6` too.
 
 use egg::{Id, Subst};
+use sgc_ir::fusion::{self, FusedActivation};
 use sgc_ir::{Attr, Attrs, DType, Op, Tensor};
 
 use crate::util::{add_const, add_op, bound, rule, shape, value};
@@ -36,12 +37,6 @@ pub fn rules() -> Vec<Rewrite> {
     rules
 }
 
-/// A scalar float constant's value.
-fn scalar(egraph: &EGraph, id: Id) -> Option<f32> {
-    let t = value(egraph, id)?;
-    (t.numel() == 1 && t.dtype() == DType::F32).then(|| t.to_vec::<f32>().ok()?.first().copied())?
-}
-
 fn float_attrs() -> Attrs {
     let mut attrs = Attrs::new();
     attrs.set("T", Attr::Type(DType::F32));
@@ -54,13 +49,12 @@ fn clamp(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     if shape(egraph, x)? != shape(egraph, class)? || value(egraph, x).is_some() {
         return None;
     }
-    let (lo, hi) = (
-        scalar(egraph, bound(subst, "?lo"))?,
-        scalar(egraph, bound(subst, "?hi"))?,
-    );
-    match (lo, hi) {
-        (0.0, 6.0) => Some(add_op(egraph, Op::Relu6, float_attrs(), vec![x])),
-        (-1.0, 1.0) => {
+    // Which bounds make an activation is ir::fusion's to say, as for a ClipByValue of the graph.
+    let (lo, hi) = (bound(subst, "?lo"), bound(subst, "?hi"));
+    let bounds = [None, value(egraph, lo), value(egraph, hi)];
+    match fusion::fusable_activation(&Op::ClipByValue, &bounds)? {
+        FusedActivation::Relu6 => Some(add_op(egraph, Op::Relu6, float_attrs(), vec![x])),
+        FusedActivation::ReluN1To1 => {
             let lo = add_const(egraph, Tensor::scalar(-1f32));
             let hi = add_const(egraph, Tensor::scalar(1f32));
             Some(add_op(
@@ -70,13 +64,17 @@ fn clamp(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
                 vec![x, lo, hi],
             ))
         }
-        _ => None,
+        FusedActivation::Relu => None,
     }
 }
 
 fn relu_min_6(egraph: &mut EGraph, class: Id, subst: &Subst) -> Option<Id> {
     let x = bound(subst, "?x");
-    if shape(egraph, x)? != shape(egraph, class)? || scalar(egraph, bound(subst, "?hi"))? != 6.0 {
+    // min(relu(x), hi) is a clamp to [0, hi]: a Relu6 where a clamp to [0, 6] is.
+    let zero = Tensor::scalar(0f32);
+    let bounds = [None, Some(&zero), value(egraph, bound(subst, "?hi"))];
+    let relu6 = fusion::fusable_activation(&Op::ClipByValue, &bounds);
+    if shape(egraph, x)? != shape(egraph, class)? || relu6 != Some(FusedActivation::Relu6) {
         return None;
     }
     Some(add_op(egraph, Op::Relu6, float_attrs(), vec![x]))

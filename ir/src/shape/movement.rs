@@ -237,12 +237,12 @@ pub(crate) fn resize_dims(s: &[i64], size: &[i64]) -> Res<Vec<i64>> {
     Ok(vec![s[0], size[0], size[1], s[3]])
 }
 
-/// The output shape of `DepthToSpace` (NHWC, TF's default "DCR" order) of `s` with `block`: each
-/// pixel's channels become a `block`×`block` patch of pixels with `C / block²` channels.
-pub(crate) fn depth_to_space_dims(s: &[i64], block: i64, format: &str) -> Res<Vec<i64>> {
+/// What `DepthToSpace` and `SpaceToDepth` (`op`) both require: NHWC, a 4-D input, a block of at least
+/// 2 whose square fits. Returns the square.
+fn block_checks(op: &str, s: &[i64], block: i64, format: &str) -> Res<i64> {
     if format != "NHWC" {
         return Err(format!(
-            "DepthToSpace with data_format {format} is not supported (NHWC only)"
+            "{op} with data_format {format} is not supported (NHWC only)"
         ));
     }
     if block < 2 {
@@ -251,9 +251,15 @@ pub(crate) fn depth_to_space_dims(s: &[i64], block: i64, format: &str) -> Res<Ve
     if s.len() != 4 {
         return Err(format!("input must be 4-D, got {s:?}"));
     }
-    let square = block
+    block
         .checked_mul(block)
-        .ok_or_else(|| format!("block_size {block} is too large"))?;
+        .ok_or_else(|| format!("block_size {block} is too large"))
+}
+
+/// The output shape of `DepthToSpace` (NHWC, TF's default "DCR" order) of `s` with `block`: each
+/// pixel's channels become a `block`×`block` patch of pixels with `C / block²` channels.
+pub(crate) fn depth_to_space_dims(s: &[i64], block: i64, format: &str) -> Res<Vec<i64>> {
+    let square = block_checks("DepthToSpace", s, block, format)?;
     if s[3] >= 0 && s[3] % square != 0 {
         return Err(format!(
             "depth {} is not divisible by block_size² = {}",
@@ -309,17 +315,7 @@ pub(crate) fn range_len_float(start: f64, limit: f64, delta: f64) -> Res<usize> 
 /// The output shape of `SpaceToDepth` (NHWC) of `s` with `block`: each `block`×`block` patch of pixels
 /// becomes one pixel with `C · block²` channels, the inverse of [`depth_to_space_dims`].
 pub(crate) fn space_to_depth_dims(s: &[i64], block: i64, format: &str) -> Res<Vec<i64>> {
-    if format != "NHWC" {
-        return Err(format!(
-            "SpaceToDepth with data_format {format} is not supported (NHWC only)"
-        ));
-    }
-    if block < 2 {
-        return Err(format!("block_size must be at least 2, got {block}"));
-    }
-    if s.len() != 4 {
-        return Err(format!("input must be 4-D, got {s:?}"));
-    }
+    let square = block_checks("SpaceToDepth", s, block, format)?;
     for (i, what) in [(1, "height"), (2, "width")] {
         if s[i] >= 0 && s[i] % block != 0 {
             return Err(format!(
@@ -331,9 +327,8 @@ pub(crate) fn space_to_depth_dims(s: &[i64], block: i64, format: &str) -> Res<Ve
     let shrink = |d: i64| if d < 0 { -1 } else { d / block };
     let depth = match s[3] {
         d if d < 0 => -1,
-        d => block
-            .checked_mul(block)
-            .and_then(|b2| d.checked_mul(b2))
+        d => d
+            .checked_mul(square)
             .ok_or_else(|| format!("depth {d} × block_size² overflows"))?,
     };
     Ok(vec![s[0], shrink(s[1]), shrink(s[2]), depth])

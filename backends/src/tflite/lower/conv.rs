@@ -73,6 +73,10 @@ pub(super) fn activations(
     g: &Graph,
     fused_bias: &HashMap<NodeIndex, (NodeIndex, ValueRef)>,
 ) -> HashMap<NodeIndex, (NodeIndex, Activation)> {
+    let conv_of_add: HashMap<NodeIndex, NodeIndex> = fused_bias
+        .iter()
+        .map(|(&conv, &(add, _))| (add, conv))
+        .collect();
     let mut fused = HashMap::new();
     for act in g.node_indices() {
         let inputs = g.inputs(act);
@@ -83,10 +87,7 @@ pub(super) fn activations(
         let Some(&value) = inputs.first() else {
             continue;
         };
-        let producer = fused_bias
-            .iter()
-            .find_map(|(&conv, &(add, _))| (add == value.node).then_some(conv))
-            .unwrap_or(value.node);
+        let producer = conv_of_add.get(&value.node).copied().unwrap_or(value.node);
         let readers = g.consumers(value).len();
         let is_output = g.outputs.iter().any(|o| o.value == value);
         if value.port == 0
